@@ -1,0 +1,71 @@
+"""ament_python / pip build script for vru_detector.
+
+The same file serves `colcon build` (ROS 2) and `pip install -e .` (everything else); see
+README.md "Installing" for how the executables are found in each case.
+"""
+from glob import glob
+import os
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'vru_detector'
+
+RUNTIME_REQUIRES = [
+    'numpy>=1.23',
+    'opencv-python-headless>=4.7',
+    'onnx>=1.15',
+    'onnxruntime>=1.17',
+    'pyyaml>=6',
+    'tqdm>=4.64',
+    'rosbags>=0.10',
+    'matplotlib>=3.7',
+    'psutil>=5.9',
+]
+TRAIN_REQUIRES = [
+    'torch>=2.1',
+    'torchvision>=0.16',
+    'ultralytics>=8.4,<8.5',
+    'torch-pruning>=1.5',
+    'onnxslim>=0.1',
+]
+DEV_REQUIRES = [
+    'pytest>=7',
+    'pytest-timeout>=2',
+    'hypothesis>=6',
+    'pycocotools>=2.0.7',
+    'mypy>=1.8',
+    'ament-lint-flake8>=0.14',
+    'ament-lint-pep257>=0.14',
+]
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*', 'bench', 'bench.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
+        ('share/' + PACKAGE, ['package.xml']),
+        (os.path.join('share', PACKAGE, 'launch'), glob('launch/*.launch.py')),
+        (os.path.join('share', PACKAGE, 'config'), glob('config/*.yaml')),
+        (os.path.join('share', PACKAGE, 'recipes'), glob('training/recipes/*.yaml')),
+    ],
+    package_data={PACKAGE: ['py.typed'], 'training': ['recipes/*.yaml']},
+    install_requires=RUNTIME_REQUIRES,
+    extras_require={'train': TRAIN_REQUIRES, 'dev': DEV_REQUIRES},
+    python_requires='>=3.10',
+    zip_safe=True,
+    maintainer='vru_detector maintainers',
+    maintainer_email='maintainers@vru-detector.invalid',
+    description='Live VRU detection for ROS 2 with a distilled INT8 YOLOv8 student.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'detector_node = vru_detector.ros.node:main',
+            'vru-detect = vru_detector.cli.detect:main',
+            'vru-eval-bag = vru_detector.replay.evaluate_bag:main',
+            'vru-make-bag = vru_detector.replay.make_bag:main',
+            'vru-train = training.cli:main',
+        ],
+    },
+)

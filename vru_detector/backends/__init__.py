@@ -1,0 +1,44 @@
+"""Backend selection: the file decides (``.onnx``, ``.engine``/``.plan``, ``.pt``) unless named."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelLoadError
+from .base import Backend
+
+BACKENDS = ('onnxruntime', 'tensorrt', 'torch')
+SUFFIX_BACKEND = {'.onnx': 'onnxruntime', '.engine': 'tensorrt', '.plan': 'tensorrt', '.pt': 'torch'}
+
+
+def backend_for(path: Path) -> str:
+    """The backend a model file implies, by its suffix."""
+    try:
+        return SUFFIX_BACKEND[path.suffix.lower()]
+    except KeyError:
+        raise ModelLoadError(
+            f'{path}: unknown model type {path.suffix!r}; expected one of '
+            f'{sorted(SUFFIX_BACKEND)} or pass backend= explicitly') from None
+
+
+def load_backend(model: str | Path, backend: str | None = None, device: str = 'cpu',
+                 **options) -> Backend:
+    """Load ``model`` with the named backend (or the one its suffix implies)."""
+    path = Path(model)
+    if not path.exists():
+        raise ModelLoadError(
+            f'model file {path} does not exist. Pass the path to an exported .onnx (or a .engine / '
+            '.pt); `vru-train export` and `vru-train calibrate` produce them.')
+    name = backend or backend_for(path)
+    if name == 'onnxruntime':
+        from .onnxruntime import OnnxRuntimeBackend
+        return OnnxRuntimeBackend(path, device=device, **options)
+    if name == 'torch':
+        from .torch import TorchBackend
+        return TorchBackend(path, device=device, **options)
+    if name == 'tensorrt':
+        from .tensorrt import TensorRTBackend
+        return TensorRTBackend(path, device=device, **options)
+    raise ModelLoadError(f'backend {name!r} is not one of {BACKENDS}')
+
+
+__all__ = ['Backend', 'BACKENDS', 'backend_for', 'load_backend']

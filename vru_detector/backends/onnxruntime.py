@@ -1,0 +1,73 @@
+"""ONNX Runtime backend: FP32 or Q/DQ INT8 ONNX on the CPU, or CUDA when it is installed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..artifact import artifact_from_metadata
+from ..errors import BackendUnavailableError, ModelLoadError
+from .base import Backend
+
+ORT_TYPES = {'tensor(float)': np.float32, 'tensor(float16)': np.float16}
+
+
+def providers_for(device: str) -> list[str]:
+    """Execution providers for ``cpu``, ``cuda`` / ``cuda:N`` (CUDA falls back to CPU)."""
+    import onnxruntime as ort
+
+    if device.startswith('cuda'):
+        if 'CUDAExecutionProvider' not in ort.get_available_providers():
+            raise BackendUnavailableError(
+                f'device={device!r} needs onnxruntime-gpu (CUDAExecutionProvider); available: '
+                f'{ort.get_available_providers()}. Install onnxruntime-gpu or use device=cpu.')
+        index = int(device.split(':')[1]) if ':' in device else 0
+        return [('CUDAExecutionProvider', {'device_id': index}), 'CPUExecutionProvider']
+    if device != 'cpu':
+        raise BackendUnavailableError(f'device={device!r}: onnxruntime backend supports cpu or cuda[:N]')
+    return ['CPUExecutionProvider']
+
+
+class OnnxRuntimeBackend(Backend):
+    """Runs an exported ONNX file; metadata comes from its ``metadata_props``."""
+
+    name = 'onnxruntime'
+
+    def __init__(self, path: str | Path, device: str = 'cpu', threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        path = Path(path)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=providers_for(device))
+        except BackendUnavailableError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise ModelLoadError(
+                f'{path}: ONNX Runtime could not load the model ({type(exc).__name__}: '
+                f'{str(exc)[:300]}). Is it a complete .onnx file? Re-export it.') from exc
+        info = artifact_from_metadata(self.session.get_modelmeta().custom_metadata_map, str(path))
+        inp = self.session.get_inputs()[0]
+        out = self.session.get_outputs()[0]
+        if inp.type not in ORT_TYPES or len(inp.shape) != 4:
+            raise ModelLoadError(f'{path}: input {inp.name} is {inp.type} {inp.shape}; '
+                                 'expected a float [B,3,H,W] image tensor')
+        batch_dim = inp.shape[0]
+        super().__init__(info, ORT_TYPES[inp.type],
+                         batch_dim if isinstance(batch_dim, int) else 64)
+        hw = tuple(inp.shape[2:])
+        if all(isinstance(s, int) for s in hw) and hw != info.input_shape:
+            raise ModelLoadError(f'{path}: input is {hw} but metadata imgsz is {info.input_shape}')
+        self.input_name, self.output_name = inp.name, out.name
+        self.check_output_classes(out.shape[1] if len(out.shape) == 3 and isinstance(out.shape[1], int)
+                                  else None)
+        self.providers = self.session.get_providers()
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        out = self.session.run([self.output_name], {self.input_name: batch})[0]
+        return out.astype(np.float32, copy=False)
+
+    def close(self) -> None:
+        self.session = None  # type: ignore[assignment]

@@ -1,0 +1,58 @@
+"""The value a Detector returns for one image: boxes in original-image pixels."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Detections of one image.
+
+    xyxy: float32 [N, 4] corner boxes in pixels of the image given to the detector (clipped).
+    scores: float32 [N] confidence in [0, 1], sorted descending.
+    class_ids: int64 [N] indices into ``names``.
+    names: the model's class names, indexed by class id (all classes, not only detected ones).
+    image_shape: (height, width) of the image the boxes refer to.
+    """
+
+    xyxy: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    names: tuple[str, ...]
+    image_shape: tuple[int, int] = field(default=(0, 0))
+
+    def __post_init__(self) -> None:
+        n = len(self.scores)
+        if self.xyxy.shape != (n, 4) or self.class_ids.shape != (n,):
+            raise ValueError(
+                f'Detections: xyxy {self.xyxy.shape}, scores {self.scores.shape}, class_ids '
+                f'{self.class_ids.shape} disagree; expected [N,4], [N], [N]')
+
+    @classmethod
+    def empty(cls, names: tuple[str, ...], image_shape: tuple[int, int] = (0, 0)) -> Detections:
+        """No detections (a frame with nothing above threshold)."""
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                   np.zeros(0, np.int64), tuple(names), tuple(image_shape))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def labels(self) -> list[str]:
+        """Class name of each detection (what vision_msgs' hypothesis.class_id carries)."""
+        return [self.names[int(i)] for i in self.class_ids]
+
+    def select(self, keep: np.ndarray) -> Detections:
+        """A subset by boolean mask or index array, same names and image shape."""
+        return Detections(self.xyxy[keep], self.scores[keep], self.class_ids[keep],
+                          self.names, self.image_shape)
+
+    def to_records(self) -> list[dict]:
+        """JSON-friendly list: one dict per detection (class_id, name, score, box xyxy)."""
+        return [
+            {'class_id': int(c), 'name': self.names[int(c)], 'score': round(float(s), 6),
+             'box': [round(float(v), 3) for v in b]}
+            for b, s, c in zip(self.xyxy, self.scores, self.class_ids)
+        ]

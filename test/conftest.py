@@ -1,0 +1,77 @@
+"""Shared fixtures: the real images in ../shared/data and small ONNX models built from yaml."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault('YOLO_OFFLINE', '1')
+os.environ.setdefault('YOLO_VERBOSE', 'False')
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get('VRU_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+ASSET_CACHE = Path(os.environ.get('VRU_TEST_ASSETS', REPO / 'test_assets'))
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f'{path} not found: tests on real images need ../shared/data beside the repo '
+                    '(or VRU_SHARED_DATA pointing at it)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    """../shared/data (read-only: never write into it)."""
+    return _need(SHARED_DATA)
+
+
+@pytest.fixture(scope='session')
+def bdd_yaml(shared_data: Path) -> Path:
+    return _need(shared_data / 'bdd100k_vru' / 'data.yaml')
+
+
+@pytest.fixture(scope='session')
+def street_images(shared_data: Path) -> list[Path]:
+    """A fixed mix of BDD100K (1280x720) and COCO (various sizes) validation photos."""
+    bdd = sorted((shared_data / 'bdd100k_vru' / 'images' / 'val').glob('*.jpg'))[:6]
+    coco = sorted((shared_data / 'coco_vru' / 'images' / 'val').glob('*.jpg'))[:6]
+    return bdd + coco
+
+
+def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
+    """A random-init tiny YOLOv8 exported to ONNX, class biases spread so scores vary."""
+    import torch
+
+    from training.models import build_yolo
+
+    torch.manual_seed(seed)
+    yolo = build_yolo('tiny', workdir=out_dir)
+    head = yolo.model.model[-1]
+    with torch.no_grad():
+        for seq in head.cv3:
+            seq[-1].bias.uniform_(-6.0, 0.0)
+    return Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
+
+
+@pytest.fixture(scope='session')
+def random_onnx(tmp_path_factory) -> Path:
+    """Random-init tiny model (5 VRU classes, 320x320), exported by ultralytics."""
+    pytest.importorskip('ultralytics')
+    return _export_random_tiny(tmp_path_factory.mktemp('random_tiny'))
+
+
+@pytest.fixture(scope='session')
+def trained_tiny(bdd_yaml: Path) -> tuple[Path, Path]:
+    """(best.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru; cached on disk."""
+    pytest.importorskip('ultralytics')
+    from training.tiny import train_tiny
+
+    return train_tiny(bdd_yaml, ASSET_CACHE)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

@@ -1,0 +1,1 @@
+"""Offline pipeline: teacher training, distillation, pruning, INT8 export (needs torch + ultralytics)."""

@@ -1,0 +1,29 @@
+"""Put a YOLO dataset where ultralytics may write its label caches, without copying images."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+
+def stage_dataset(data_yaml: Path, dest: Path) -> Path:
+    """Mirror a (possibly read-only) YOLO dataset into ``dest``: images linked, labels copied.
+
+    Returns the new ``data.yaml``. Ultralytics writes ``labels/*.cache`` beside the labels, which
+    must not happen inside a shared, read-only data folder.
+    """
+    data_yaml = Path(data_yaml).resolve()
+    src = data_yaml.parent
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    images = dest / 'images'
+    if not images.exists():
+        images.symlink_to(src / 'images', target_is_directory=True)
+    if not (dest / 'labels').exists():
+        shutil.copytree(src / 'labels', dest / 'labels', ignore=shutil.ignore_patterns('*.cache'))
+    cfg = yaml.safe_load(data_yaml.read_text())
+    cfg.pop('path', None)
+    out = dest / 'data.yaml'
+    out.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return out

@@ -1,0 +1,59 @@
+"""Model configs built from ultralytics' YOLOv8 yaml: any scale, any class list, tiny ones for tests.
+
+No weights are downloaded: a ``.pt`` is used when the user has it, otherwise the model is built
+from its yaml with random initialisation.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
+
+# Ultralytics' YOLOv8 scales plus 'tiny' and 'nano' for CPU tests: [depth, width, max_channels].
+EXTRA_SCALES = {'tiny': [0.33, 0.0625, 256], 'nano': [0.33, 0.125, 512]}
+
+
+def yolov8_config(scale: str = 's', names: Sequence[str] = VRU_NAMES) -> dict[str, Any]:
+    """The YOLOv8 detection config dict at ``scale`` (n, s, m, l, x, or tiny/nano) for ``names``."""
+    import ultralytics
+
+    base = Path(ultralytics.__file__).parent / 'cfg' / 'models' / 'v8' / 'yolov8.yaml'
+    cfg = yaml.safe_load(base.read_text())
+    cfg['scales'] = {**cfg['scales'], **EXTRA_SCALES}
+    if scale not in cfg['scales']:
+        raise ValueError(f'unknown YOLOv8 scale {scale!r}; expected one of {sorted(cfg["scales"])}')
+    cfg['scale'] = scale
+    cfg['nc'] = len(names)
+    return cfg
+
+
+def write_config(path: Path, scale: str = 's', names: Sequence[str] = VRU_NAMES) -> Path:
+    """Write the config as ``yolov8<scale>-vru.yaml`` style file; ultralytics reads the scale key."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(yolov8_config(scale, names), sort_keys=False))
+    return path
+
+
+def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str | None = None,
+               workdir: Path | None = None):
+    """A ``YOLO`` object from a ``.pt`` (kept as is) or a scale name / ``.yaml`` (random init)."""
+    from ultralytics import YOLO
+
+    model = str(model)
+    if model.endswith('.pt'):
+        if not Path(model).is_file():
+            raise FileNotFoundError(
+                f'{model}: weights not found (no downloads here). Give a local .pt path, or a '
+                'scale such as yolov8s to train from scratch.')
+        return YOLO(model)
+    if not model.endswith('.yaml'):
+        scale = scale or model.removeprefix('yolov8')
+        workdir = Path(workdir or '.')
+        model = str(write_config(workdir / f'yolov8{scale}-vru.yaml', scale, names))
+    yolo = YOLO(model, task='detect')
+    yolo.model.names = dict(enumerate(names))
+    return yolo

@@ -1,0 +1,43 @@
+"""A small model briefly trained on real street images: a test asset and the demo's starting point.
+
+Cached under a key of its settings so the CPU training happens once per machine.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .datasets import stage_dataset
+from .models import build_yolo
+
+DEFAULTS = {'scale': 'nano', 'imgsz': 320, 'epochs': 6, 'batch': 16, 'seed': 0, 'fraction': 1.0}
+
+
+def train_tiny(data_yaml: Path, cache_dir: Path, **overrides) -> tuple[Path, Path]:
+    """Train (or reuse) a small YOLOv8 on ``data_yaml``; returns (best.pt, exported .onnx)."""
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    settings = {**DEFAULTS, **overrides, 'data': str(Path(data_yaml).resolve())}
+    key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    out = Path(cache_dir) / f'tiny-{key}'
+    pt, onnx = out / 'model.pt', out / 'model.onnx'
+    if pt.is_file() and onnx.is_file():
+        return pt, onnx
+    work = out / 'work'
+    if work.exists():
+        shutil.rmtree(work)
+    data = stage_dataset(Path(data_yaml), work / 'data')
+    yolo = build_yolo(settings['scale'], workdir=work)
+    yolo.train(data=str(data), epochs=settings['epochs'], imgsz=settings['imgsz'],
+               batch=settings['batch'], seed=settings['seed'], deterministic=True, workers=0,
+               device='cpu', project=str(work), name='train', exist_ok=True, plots=False,
+               val=False, amp=False, fraction=settings['fraction'], verbose=False)
+    best = work / 'train' / 'weights' / 'last.pt'
+    exported = Path(build_yolo(str(best)).export(format='onnx', imgsz=settings['imgsz'],
+                                                  simplify=False, dynamic=False))
+    shutil.copy2(best, pt)
+    shutil.copy2(exported, onnx)
+    (out / 'settings.json').write_text(json.dumps(settings, indent=2))
+    return pt, onnx

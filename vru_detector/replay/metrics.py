@@ -86,11 +86,19 @@ class ReplayMetrics:
     def coco(self) -> CocoResult:
         return accumulate(self.evals, self.names)
 
-    def operating_point(self, conf: float) -> dict:
-        """Precision / recall / F1 per class and overall (micro) at score >= conf, IoU 0.5."""
+    def operating_point(self, conf: float, lost: set[int] | frozenset[int] = frozenset()
+                        ) -> dict:
+        """Precision / recall / F1 per class and overall (micro) at score >= conf, IoU 0.5.
+
+        ``lost``: positions of frames whose detections never came out (dropped by a live node):
+        their objects count as missed and their detections not at all.
+        """
         k_n = len(self.names)
         tp, fp, fn = np.zeros(k_n), np.zeros(k_n), np.zeros(k_n)
-        for rec in self.frames:
+        for pos, rec in enumerate(self.frames):
+            if pos in lost:
+                np.add.at(fn, rec.truth.class_ids[~rec.truth.ignore], 1)
+                continue
             above = rec.scores >= conf
             counted = above & ~rec.det_on_ignore
             np.add.at(tp, rec.class_ids[counted & rec.det_tp], 1)
@@ -160,15 +168,15 @@ class ReplayMetrics:
                                                    rec.gt_score[miss])]})
         return out
 
-    def frame_errors(self, conf: float) -> list[tuple[int, int, int]]:
-        """(frame position, missed VRUs + other misses, false alarms) per frame at ``conf``."""
+    def frame_errors(self, conf: float) -> list[tuple[int, int, int, int]]:
+        """(frame position, missed VRUs, other misses, false alarms) per frame at ``conf``."""
         vru = [i for i, n in enumerate(self.names) if n in VRU_CLASSES]
         out = []
         for pos, rec in enumerate(self.frames):
             miss = ~rec.truth.ignore & (rec.gt_score < conf)
             vru_miss = int((miss & np.isin(rec.truth.class_ids, vru)).sum())
             fa = int(((rec.scores >= conf) & ~rec.det_tp & ~rec.det_on_ignore).sum())
-            out.append((pos, 2 * vru_miss + int(miss.sum()) - vru_miss, fa))
+            out.append((pos, vru_miss, int(miss.sum()) - vru_miss, fa))
         return out
 
     def confusion_matrix(self, conf: float, iou: float = 0.5) -> np.ndarray:

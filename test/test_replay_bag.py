@@ -62,7 +62,8 @@ def test_made_bag_holds_frames_and_ground_truth(bdd_bags, bdd_dirs, storage, com
     assert meta['storage_identifier'] == storage and meta['version'] == 8
     topics = {t['topic_metadata']['name']: t for t in meta['topics_with_message_count']}
     image_type = 'CompressedImage' if compressed else 'Image'
-    assert topics[topic_of(compressed)]['topic_metadata']['type'] == f'sensor_msgs/msg/{image_type}'
+    image_meta = topics[topic_of(compressed)]['topic_metadata']
+    assert image_meta['type'] == f'sensor_msgs/msg/{image_type}'
     assert topics[GT_TOPIC]['topic_metadata']['type'] == 'vision_msgs/msg/Detection2DArray'
     for t in topics.values():  # what ros2 bag play needs to re-offer the publishers' QoS
         assert t['message_count'] == N_BDD
@@ -146,6 +147,16 @@ def test_eval_bag_equals_detector_on_the_source_images(bdd_bags, bdd_dirs, rando
     # ground truth from the bag's topic and from the label files is the same evaluation
     for key in ('frames', 'ground_truth_boxes', 'coco', 'operating_point', 'missed_vru'):
         assert by_topic[key] == by_labels[key], key
+    if storage == 'mcap':  # YOLO labels with no images beside: scaled by each frame's size
+        lone = tmp_path / 'lone_labels'
+        lone.mkdir()
+        for p in first_images(bdd_dirs[0], N_BDD):
+            (lone / f'{p.stem}.txt').write_text((bdd_dirs[1] / f'{p.stem}.txt').read_text())
+        assert eval_main(common + ['--labels', str(lone), '--out', str(tmp_path / 'lone'),
+                                   '--worst', '0']) == 0
+        lone_m = json.loads((tmp_path / 'lone' / 'metrics.json').read_text())
+        for key in ('ground_truth_boxes', 'coco', 'operating_point'):
+            assert lone_m[key] == by_topic[key], key
 
     det = Detector(random_onnx, conf=0.001)
     files = first_images(bdd_dirs[0], N_BDD)
@@ -272,3 +283,45 @@ def test_unknown_encoding_and_corrupt_jpeg_are_clear_errors():
     padded[:, :18] = rgb.reshape(4, 18)
     msg.encoding, msg.step, msg.data = 'rgb8', 24, padded.reshape(-1)
     np.testing.assert_array_equal(decode_image(msg), rgb[..., ::-1])
+
+
+@pytest.mark.slow
+def test_bag_labelled_with_the_models_own_output_scores_perfectly(
+        bdd_dirs, random_onnx, tmp_path):
+    """Ground truth = the detector's own boxes at the operating threshold.
+
+    Every box must be found in the right frame (stamp matching, NMS, conf filtering line up).
+    """
+    from vru_detector import Detector
+    from vru_detector.replay.ground_truth import FrameTruth, GroundTruth
+    from vru_detector.replay.make_bag import iter_image_folder, write_bag
+
+    det = Detector(random_onnx, conf=0.25)
+    frames = list(iter_image_folder(bdd_dirs[0], 0, N_BDD))
+    own = [FrameTruth.from_lists(key, d.xyxy, d.class_ids, image_shape=img.shape[:2])
+           for key, img in frames for d in [det(img)]]
+    n_boxes = sum(len(f) for f in own)
+    assert n_boxes > 0
+    bag = write_bag(iter(frames), tmp_path / 'own', 10, GroundTruth(NAMES, own),
+                    progress=False).path
+    out = tmp_path / 'eval'
+    assert eval_main([str(bag), '--model', str(random_onnx), '--image-topic', topic_of(False),
+                      '--gt-topic', GT_TOPIC, '--out', str(out), '--conf', '0.25',
+                      '--no-progress']) == 0
+    m = json.loads((out / 'metrics.json').read_text())
+    assert sum(m['ground_truth_boxes'].values()) == n_boxes
+    assert m['coco']['mAP50_95'] == pytest.approx(1.0)
+    assert m['operating_point']['all'] == {'precision': 1.0, 'recall': 1.0, 'f1': 1.0,
+                                           'tp': n_boxes, 'fp': 0, 'fn': 0}
+    assert m['missed_vru'] == [] and not (out / 'worst_frames.png').exists()
+    # above every score (the random model's are nearly constant) everything is missed
+    scores = np.concatenate([det(img).scores for _, img in frames])
+    strict_conf = round(float(scores.max()) + 0.01, 4)
+    assert eval_main([str(bag), '--model', str(random_onnx), '--image-topic', topic_of(False),
+                      '--gt-topic', GT_TOPIC, '--out', str(tmp_path / 'strict'), '--conf',
+                      str(strict_conf), '--no-progress']) == 0
+    strict = json.loads((tmp_path / 'strict' / 'metrics.json').read_text())
+    assert strict['operating_point']['all']['fn'] == n_boxes
+    assert strict['operating_point']['all']['tp'] == strict['operating_point']['all']['fp'] == 0
+    assert strict['coco'] == m['coco']  # mAP does not depend on the operating threshold
+    assert (tmp_path / 'strict' / 'worst_frames.png').is_file()

@@ -105,6 +105,7 @@ def test_symlink_escape_is_refused(tmp_path):
     assert resolve_inside(tmp_path / 'data', 'sub/ok.jpg').name == 'ok.jpg'
 
 
+FUZZ_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
                     lambda c: st.lists(c, max_size=4) | st.dictionaries(
                         st.sampled_from(['images', 'annotations', 'categories', 'id', 'name',
@@ -114,8 +115,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st
                         max_size=6), max_leaves=25)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=FUZZ_CHECKS)
 @given(data=JSON)
 def test_any_json_is_read_or_refused_cleanly(tmp_path, data):
     path = tmp_path / 'labels.json'
@@ -130,8 +130,7 @@ def test_any_json_is_read_or_refused_cleanly(tmp_path, data):
                 assert f.xyxy.shape == (len(f), 4)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=FUZZ_CHECKS)
 @given(text=st.text(alphabet='0123456789,.- \n-ea', max_size=120))
 def test_any_mot_text_is_read_or_refused_cleanly(tmp_path, text):
     path = tmp_path / 'x.gt.txt'

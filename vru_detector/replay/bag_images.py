@@ -45,7 +45,7 @@ def stamp_to_ns(stamp: Any) -> int:
 
 
 def decode_image(msg: Any, where: str = 'image') -> np.ndarray:
-    """``sensor_msgs/Image`` or ``CompressedImage`` (rosbags dataclass or rclpy message) -> BGR8."""
+    """Decode ``sensor_msgs/Image`` or ``CompressedImage`` (rosbags or rclpy message) to BGR8."""
     from rosbags.image import message_to_cvimage
     from rosbags.image.image import ImageError
 
@@ -65,7 +65,8 @@ def decode_image(msg: Any, where: str = 'image') -> np.ndarray:
     except (AssertionError, ValueError, TypeError) as exc:
         fmt = getattr(msg, 'format', None) or getattr(msg, 'encoding', '?')
         raise BagReadError(f'{where}: image data is corrupt or truncated (format {fmt!r}, '
-                           f'{len(msg.data)} bytes): {exc or "decoder returned nothing"}') from None
+                           f'{len(msg.data)} bytes): {exc or "decoder returned nothing"}'
+                           ) from None
     try:
         return as_bgr8(out)
     except ValueError as exc:
@@ -80,7 +81,8 @@ def _unpadded(msg: Any, where: str) -> Any:
         depth, _, _, channels = to_cvtype(msg.encoding)
     except ImageError as exc:
         raise BagReadError(f'{where}: unknown image encoding {msg.encoding!r} ({exc}); expected '
-                           'a sensor_msgs/image_encodings name such as bgr8, rgb8, mono8') from None
+                           'a sensor_msgs/image_encodings name such as bgr8, rgb8, mono8'
+                           ) from None
     row = msg.width * channels * depth // 8
     data = np.asarray(msg.data, np.uint8)
     if msg.step < row or len(data) < msg.step * msg.height:
@@ -141,7 +143,7 @@ class BagImages:
         try:
             self.reader = AnyReader([self.bag], default_typestore=typestore_with_vision_msgs())
             self.reader.open()
-        except Exception as exc:  # rosbags raises its own and sqlite/mcap errors
+        except Exception as exc:  # noqa: B902 (rosbags, sqlite and mcap errors alike)
             raise BagReadError(f'{self.bag}: cannot open the bag ({type(exc).__name__}: '
                                f'{str(exc)[:300]}); is it a complete rosbag2?') from None
         self.topics = {name: info.msgtype for name, info in self.reader.topics.items()}
@@ -197,7 +199,8 @@ class BagImages:
                 return
             except Exception as exc:  # noqa: BLE001 (truncated mcap / sqlite errors)
                 raise BagReadError(f'{self.bag}: reading {self.topic} failed ({type(exc).__name__}'
-                                   f': {str(exc)[:200]}); the bag is corrupt or truncated') from None
+                                   f': {str(exc)[:200]}); the bag is corrupt or truncated'
+                                   ) from None
             yield item
 
     def __iter__(self) -> Iterator[BagFrame]:

@@ -13,6 +13,7 @@ frame) come from the very same matching.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -99,10 +100,10 @@ def evaluate_image_class(det_xyxy: np.ndarray, det_scores: np.ndarray, gt_xyxy: 
         matched[area], ignored[area] = is_m, d_ign
         num_gt[area] = int((~g_ign).sum())
         if area == 'all' and n_d:
-            for d in np.flatnonzero(is_m[0]):
-                g = gind[dtm[0, d]]
-                if not gt_crowd[g] and gt_match_score[g] < 0:
-                    gt_match_score[g] = scores[d]
+            for di in np.flatnonzero(is_m[0]):
+                gi = int(gind[dtm[0, di]])
+                if not gt_crowd[gi] and gt_match_score[gi] < 0:
+                    gt_match_score[gi] = scores[di]
     return ImageClassEval(scores, matched, ignored, num_gt, order, np.arange(len(gt_xyxy)),
                           gt_match_score, gt_crowd.copy())
 
@@ -134,13 +135,14 @@ class CocoResult:
 
     def summary(self) -> dict:
         """mAP50-95 / mAP50 overall, per area, per class and per class x area (NaN: no gt)."""
-        out: dict = {'mAP50_95': self.map(), 'mAP50': self.map(iou=0.5), 'by_area': {},
-                     'by_class': {}}
+        out: dict[str, Any] = {'mAP50_95': self.map(), 'mAP50': self.map(iou=0.5),
+                               'by_area': {}, 'by_class': {}}
         for area in AREAS[1:]:
             out['by_area'][area] = {'mAP50_95': self.map(area), 'mAP50': self.map(area, iou=0.5)}
         for k, name in enumerate(self.names):
-            entry = {'mAP50_95': self.map(cls=k), 'mAP50': self.map(cls=k, iou=0.5),
-                     'recall_max': float(self.recall[0, k, 0])}
+            entry: dict[str, Any] = {'mAP50_95': self.map(cls=k),
+                                     'mAP50': self.map(cls=k, iou=0.5),
+                                     'recall_max': float(self.recall[0, k, 0])}
             for area in AREAS[1:]:
                 entry[area] = {'mAP50_95': self.map(area, cls=k),
                                'mAP50': self.map(area, cls=k, iou=0.5)}

@@ -1,4 +1,4 @@
-"""``vru-eval-bag``: how the deployed detector does on a recorded drive (no ROS needed).
+r"""``vru-eval-bag``: how the deployed detector does on a recorded drive (no ROS needed).
 
 Reads the bag with rosbags, runs the Detector on every frame of the image topic (batch 1, the
 node's code path), matches ground truth (a label file/folder, or a Detection2DArray topic in the
@@ -26,7 +26,7 @@ from ..errors import VruDetectorError
 from .bag_images import BagFrame, BagImages, stamp_to_ns
 from .errors import BagReadError, LabelFormatError
 from .ground_truth import (FrameTruth, GroundTruth, default_image_dir, detect_format,
-                           load_ground_truth, parse_yolo_lines)
+                           find_image, load_ground_truth, parse_yolo_lines)
 from .metrics import VRU_CLASSES, ReplayMetrics
 from .realtime import simulate_single_slot
 
@@ -62,6 +62,8 @@ class TruthLookup:
         self.by_stamp: dict[int, FrameTruth] = {}
         self.ordered: list[FrameTruth] = []
         self.lazy_yolo: dict[str, str] = {}
+        self.ordered_keys: list[str] = []
+        self.stamps = np.zeros(0, np.int64)
         self.mode = 'key'
         self.description = ''
 
@@ -71,9 +73,14 @@ class TruthLookup:
         self = cls(names)
         fmt = detect_format(path)
         truth: GroundTruth | None = None
-        if fmt == 'yolo' and image_dir is None and not default_image_dir(path).is_dir():
+        first = next(iter(sorted(path.glob('*.txt'))), None) if fmt == 'yolo' else None
+        if first is not None and image_dir is None and \
+                find_image(default_image_dir(path), first.stem) is None:
             # normalised boxes and no images beside: scale with each bag frame's size
-            self.lazy_yolo = {p.stem: p.read_text() for p in sorted(path.glob('*.txt'))}
+            try:
+                self.lazy_yolo = {p.stem: p.read_text() for p in sorted(path.glob('*.txt'))}
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LabelFormatError(f'{path}: unreadable label file ({exc})') from None
             keys = sorted(self.lazy_yolo)
         else:
             truth = load_ground_truth(path, names, image_dir=image_dir)
@@ -134,7 +141,7 @@ class TruthLookup:
 
 
 # ----------------------------------------------------------------------------- running
-def percentiles(values: Sequence[float]) -> dict[str, float | None]:
+def percentiles(values: Sequence[float] | np.ndarray) -> dict[str, float | None]:
     if not len(values):
         return {'p50': None, 'p95': None, 'p99': None, 'mean': None}
     v = np.asarray(values, np.float64)
@@ -347,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', type=Path, required=True, help='report folder (created)')
     p.add_argument('--label-images', type=Path,
                    help='images of a YOLO labels folder (for their sizes); default: the '
-                   'images/ folder beside, else each bag frame\'s size')
+                   "images/ folder beside, else each bag frame's size")
     p.add_argument('--match', choices=('auto', 'key', 'index', 'stamp'), default='auto',
                    help='how label files map to frames: the frame keys vru-make-bag stored, '
                    'else frame order (auto); --gt-topic always matches header stamps')

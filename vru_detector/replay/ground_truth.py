@@ -56,7 +56,8 @@ class FrameTruth:
         if len(self.ignore) != n:
             object.__setattr__(self, 'ignore', np.zeros(n, bool))
         if self.xyxy.shape != (n, 4):
-            raise LabelFormatError(f'{self.key}: boxes {self.xyxy.shape} and classes ({n}) disagree')
+            raise LabelFormatError(
+                f'{self.key}: boxes {self.xyxy.shape} and classes ({n}) disagree')
 
     def __len__(self) -> int:
         return len(self.class_ids)
@@ -89,8 +90,8 @@ class GroundTruth:
         self.frames = sorted(self.frames, key=lambda f: natural_key(f.key))
         self.by_key = {f.key: f for f in self.frames}
         if len(self.by_key) != len(self.frames):
-            seen: set[str] = set()
-            dup = next(f.key for f in self.frames if f.key in seen or seen.add(f.key))
+            keys = [f.key for f in self.frames]
+            dup = next(k for i, k in enumerate(keys) if k in keys[:i])
             raise LabelFormatError(f'{self.source}: image/frame {dup!r} appears twice')
 
     def __len__(self) -> int:
@@ -131,7 +132,7 @@ def resolve_inside(root: Path, name: str, where: str = '') -> Path:
 
 
 def map_class(name: Any, names: Sequence[str], where: str) -> int | None:
-    """The model class id of a dataset category name (aliases applied); None = not a model class."""
+    """Return the model class id of a dataset category (aliases applied); None: not a class."""
     if not isinstance(name, str):
         raise LabelFormatError(f'{where}: category must be a string, got {name!r}')
     key = name.strip().lower()
@@ -251,8 +252,8 @@ def read_yolo_labels(labels_dir: str | Path, names: Sequence[str],
         image = find_image(image_dir, path.stem)
         if image is None:
             raise LabelFormatError(
-                f'{path}: no image {path.stem}.* in {image_dir}; YOLO boxes are normalised, so the '
-                'image is needed for its size (pass image_dir / --images)')
+                f'{path}: no image {path.stem}.* in {image_dir}; YOLO boxes are normalised, so '
+                'the image is needed for its size (pass image_dir / --images)')
         shape = image_size(image)
         try:
             text = path.read_text()
@@ -381,7 +382,7 @@ def read_bdd_json(path: str | Path, names: Sequence[str]) -> GroundTruth:
                 coords = [_number(box[k], at, k) for k in ('x1', 'y1', 'x2', 'y2')]
             except KeyError as exc:
                 raise LabelFormatError(f'{at}: box2d lacks {exc}') from None
-            boxes.append(_check_box(*coords, at))
+            boxes.append(_check_box(coords[0], coords[1], coords[2], coords[3], at))
             classes.append(cls)
         frames.append(FrameTruth.from_lists(key, boxes, classes, None, shape))
     return GroundTruth(tuple(names), frames, str(path))
@@ -442,8 +443,8 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
             raise LabelFormatError(f'{at}: expected "frame,id,left,top,width,height,flag,..." '
                                    f'(>= 6 comma-separated values), found {line[:80]!r}')
         values = [_number(v, at, 'field') for v in fields]
-        frame = values[0]
-        if frame != int(frame) or frame < 1:
+        number = values[0]
+        if number != int(number) or number < 1:
             raise LabelFormatError(f'{at}: frame {fields[0]!r} must be an integer >= 1')
         x, y, w, h = values[2:6]
         if w < 0 or h < 0:
@@ -460,7 +461,7 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
             if not ignore:
                 continue
             cls = person if person is not None else 0
-        boxes, classes, ign = per_frame.setdefault(int(frame), ([], [], []))
+        boxes, classes, ign = per_frame.setdefault(int(number), ([], [], []))
         boxes.append([x, y, x + w, y + h])
         classes.append(cls)
         ign.append(ignore)

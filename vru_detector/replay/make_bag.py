@@ -1,4 +1,4 @@
-"""``vru-make-bag``: a rosbag2 (mcap or sqlite3) of camera frames plus ground truth.
+r"""``vru-make-bag``: a rosbag2 (mcap or sqlite3) of camera frames plus ground truth.
 
 Turns an image folder or a video into what a car would have recorded: ``sensor_msgs/Image``
 (bgr8) or ``CompressedImage`` (JPEG) at a fixed rate with a frame_id, and the labels as a
@@ -7,7 +7,8 @@ the detector node and ``vru-eval-bag`` can score it. Types are registered from t
 definitions and metadata.yaml (offered QoS, message definitions) is written by rosbags' Writer.
 
     vru-make-bag --images data/images/val --labels data/labels/val --out val_bag
-    vru-make-bag --video clip.mp4 --labels clip.gt.txt --out clip_bag --storage sqlite3 --compressed
+    vru-make-bag --video clip.mp4 --labels clip.gt.txt --out clip_bag --storage sqlite3 \
+        --compressed
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
@@ -103,7 +104,8 @@ def write_bag(frames: Iterator[tuple[str, np.ndarray]], out: Path, fps: float,
               truth: GroundTruth | None = None, storage: str = 'mcap', frame_id: str = 'camera',
               compressed: bool = False, image_topic: str | None = None,
               gt_topic: str = '/ground_truth/detections', start_ns: int = DEFAULT_START_NS,
-              jpeg_quality: int = 90, version: int = 8, progress: bool = True) -> BagSummary:
+              jpeg_quality: int = 90, version: Literal[8, 9] = 8,
+              progress: bool = True) -> BagSummary:
     """Write ``frames`` (key, BGR) as a rosbag2 at ``fps``, with ground truth if given.
 
     Frame keys are stored in metadata custom_data (``vru_detector.frame_keys``) so evaluation
@@ -179,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                    'BDD100K .json, or MOT gt.txt (keys: image stem / frame number)')
     p.add_argument('--out', type=Path, required=True, help='bag folder to create (must not exist)')
     p.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap')
-    p.add_argument('--fps', type=float, help='frame rate (default: the video\'s, else 10)')
+    p.add_argument('--fps', type=float, help="frame rate (default: the video's, else 10)")
     p.add_argument('--frame-id', default='camera', help='header.frame_id of every message')
     p.add_argument('--compressed', action='store_true',
                    help='write sensor_msgs/CompressedImage (JPEG) instead of raw bgr8 Image')

@@ -65,8 +65,8 @@ def detection_array(ts: Typestore, hdr: Any, xyxy: np.ndarray, labels: Sequence[
     return t['vision_msgs/msg/Detection2DArray'](header=hdr, detections=dets)
 
 
-def read_detection_array(msg: Any, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray,
-                                                                    np.ndarray, np.ndarray]:
+def read_detection_array(msg: Any, names: Sequence[str]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(xyxy float32, class_ids int64, scores float32, ignore bool) of a Detection2DArray.
 
     The best hypothesis of each detection names the class (by name, or by a numeric id);

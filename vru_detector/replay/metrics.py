@@ -160,8 +160,8 @@ class ReplayMetrics:
                 boxes = rec.truth.xyxy[miss]
                 out.append({'frame': rec.index, 'key': rec.key, 'stamp_ns': rec.stamp_ns,
                             'objects': [
-                                {'class': self.names[int(c)], 'box': [round(float(v), 1)
-                                                                     for v in b],
+                                {'class': self.names[int(c)],
+                                 'box': [round(float(v), 1) for v in b],
                                  'size': size_bucket(float(box_area(b[None])[0])),
                                  'best_score': _f(max(0.0, float(s)))}
                                 for c, b, s in zip(rec.truth.class_ids[miss], boxes,
@@ -222,7 +222,7 @@ class ReplayMetrics:
                                  {kk: _f(vv) for kk, vv in v.items()}) for k, v in d.items()}
                          for n, d in cs['by_class'].items()},
         }
-        gt_counts = {n: 0 for n in self.names}
+        gt_counts = dict.fromkeys(self.names, 0)
         size_counts = {n: {'small': 0, 'medium': 0, 'large': 0} for n in self.names}
         for rec in self.frames:
             real = ~rec.truth.ignore

@@ -7,9 +7,9 @@ simulation on the recorded arrival times and the per-frame latency measured offl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass
@@ -24,13 +24,13 @@ class RealtimeResult:
     def dropped(self) -> np.ndarray:
         return np.flatnonzero(~self.processed)
 
-    def end_to_end_ms(self, arrival_ns: Sequence[int]) -> np.ndarray:
+    def end_to_end_ms(self, arrival_ns: ArrayLike) -> np.ndarray:
         """Arrival -> result latency of the processed frames (queueing included)."""
         arr = np.asarray(arrival_ns, np.int64)
         return (self.finish_ns[self.processed] - arr[self.processed]) / 1e6
 
 
-def simulate_single_slot(arrival_ns: Sequence[int], latency_ms: Sequence[float]) -> RealtimeResult:
+def simulate_single_slot(arrival_ns: ArrayLike, latency_ms: ArrayLike) -> RealtimeResult:
     """Newest-frame-wins single-slot queue in front of one worker.
 
     ``arrival_ns`` must be non-decreasing (bag order). A frame that arrives while the worker is

@@ -1,4 +1,4 @@
-"""The evaluation report: metrics.json, report.md and PNGs (PR curves, confusion matrix, worst frames).
+"""The evaluation report: metrics.json, report.md, PNGs (PR curves, confusion, worst frames).
 
 Plots use matplotlib's Agg backend (no display needed); the worst-frames grid marks missed
 objects in red, false alarms in orange, hits in green, so problems are visible at a glance.
@@ -220,9 +220,9 @@ def write_markdown(metrics: Mapping, path: Path, images: Sequence[str] = ()) -> 
                   f'- recall under drops: {_fmt(rt.get("recall"))} (all classes), '
                   f'{_fmt(rt.get("vru_recall"))} (VRU) vs {_fmt(a.get("recall"))} / '
                   f'{_fmt(vru.get("recall"))} offline',
-                  f'- end-to-end latency p50/p95/p99: {_fmt(rt.get("end_to_end_ms", {}).get("p50"), 1)}'
-                  f' / {_fmt(rt.get("end_to_end_ms", {}).get("p95"), 1)} / '
-                  f'{_fmt(rt.get("end_to_end_ms", {}).get("p99"), 1)} ms']
+                  '- end-to-end latency p50/p95/p99: ' + ' / '.join(
+                      _fmt(rt.get('end_to_end_ms', {}).get(q), 1) for q in ('p50', 'p95', 'p99'))
+                  + ' ms']
     if images:
         lines += ['', '## Plots', ''] + [f'![{Path(p).stem}]({Path(p).name})' for p in images]
     path.write_text('\n'.join(lines) + '\n')

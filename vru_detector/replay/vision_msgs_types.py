@@ -3,7 +3,8 @@
 rosbags ships sensor_msgs/std_msgs/geometry_msgs but not vision_msgs. The definitions below are
 the package's own .msg files (comments dropped), so the hashes and message definitions written
 into a bag are the ones ``ros2 bag play`` and Foxglove expect.
-Duplicates ``vru_detector/ros/msg_types.py`` of the ROS branch (same function name): dedupe on merge.
+Duplicates ``vru_detector/ros/msg_types.py`` of the ROS branch (same function name): dedupe on
+merge.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ VISION_MSGS_4_1_1 = {
 
 
 def typestore_with_vision_msgs(store: Stores | Typestore = Stores.ROS2_HUMBLE) -> Typestore:
-    """A typestore for ``store`` (a ``Stores`` member or an existing Typestore) plus vision_msgs."""
+    """Return a typestore for ``store`` (a ``Stores`` member or a Typestore) plus vision_msgs."""
     typestore = get_typestore(store) if isinstance(store, Stores) else store
     if 'vision_msgs/msg/Detection2DArray' in typestore.fielddefs:
         return typestore

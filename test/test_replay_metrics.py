@@ -155,6 +155,10 @@ def test_operating_point_counts_misses_and_false_alarms():
     assert op['all'] == {'precision': 0.5, 'recall': 0.5, 'f1': 0.5, 'tp': 1, 'fp': 1, 'fn': 1}
     assert op['by_class']['car']['fn'] == 1 and op['by_class']['rider']['fp'] == 1
     assert op['false_positives_per_frame'] == 1.0
+    # person 50x100 (medium) found, car 60x120 (medium) missed
+    assert op['recall_by_size'] == {'small': None, 'medium': 0.5, 'large': None}
+    lost = m.operating_point(0.5, lost={0})
+    assert lost['all']['tp'] == 0 and lost['all']['fn'] == 2 and lost['all']['fp'] == 0
     assert m.missed(0.5) == []  # the car is missed, but a car is not a VRU
     assert m.missed(0.9)[0]['objects'][0]['class'] == 'person'
     cm = m.confusion_matrix(0.5)

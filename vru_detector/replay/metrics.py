@@ -95,9 +95,12 @@ class ReplayMetrics:
         """
         k_n = len(self.names)
         tp, fp, fn = np.zeros(k_n), np.zeros(k_n), np.zeros(k_n)
+        by_size = {'small': [0, 0], 'medium': [0, 0], 'large': [0, 0]}  # [found, missed]
         for pos, rec in enumerate(self.frames):
             if pos in lost:
                 np.add.at(fn, rec.truth.class_ids[~rec.truth.ignore], 1)
+                for area in box_area(rec.truth.xyxy[~rec.truth.ignore]):
+                    by_size[size_bucket(float(area))][1] += 1
                 continue
             above = rec.scores >= conf
             counted = above & ~rec.det_on_ignore
@@ -105,6 +108,8 @@ class ReplayMetrics:
             np.add.at(fp, rec.class_ids[counted & ~rec.det_tp], 1)
             real = ~rec.truth.ignore
             np.add.at(fn, rec.truth.class_ids[real & (rec.gt_score < conf)], 1)
+            for area, hit in zip(box_area(rec.truth.xyxy[real]), rec.gt_score[real] >= conf):
+                by_size[size_bucket(float(area))][0 if hit else 1] += 1
 
         def prf(t: float, f: float, n: float) -> dict:
             p = t / (t + f) if t + f else float('nan')
@@ -120,6 +125,8 @@ class ReplayMetrics:
             'vru': prf(tp[vru].sum(), fp[vru].sum(), fn[vru].sum()) if vru else None,
             'by_class': {n: prf(tp[i], fp[i], fn[i]) for i, n in enumerate(self.names)},
             'false_positives_per_frame': _f(fp.sum() / max(1, len(self.frames))),
+            'recall_by_size': {k: _f(v[0] / sum(v)) if sum(v) else None
+                               for k, v in by_size.items()},
         }
 
     def precision_at_recall(self, coco: CocoResult, targets: Sequence[float] = (0.5, 0.7)

@@ -186,9 +186,10 @@ def write_markdown(metrics: Mapping, path: Path, images: Sequence[str] = ()) -> 
                  f'{_fmt(a.get("recall"))} | {_fmt(a.get("f1"))} | {a.get("fp", "-")} | '
                  f'{a.get("fn", "-")} | {_fmt(par.get("mean", {}).get("0.5"))} | '
                  f'{_fmt(par.get("mean", {}).get("0.7"))} |')
-    lines += ['', '| box size | mAP50-95 | mAP50 |', '|---|---|---|']
+    lines += ['', '| box size | mAP50-95 | mAP50 | recall at conf |', '|---|---|---|---|']
     for area, d in c.get('by_area', {}).items():
-        lines.append(f'| {area} | {_fmt(d.get("mAP50_95"))} | {_fmt(d.get("mAP50"))} |')
+        lines.append(f'| {area} | {_fmt(d.get("mAP50_95"))} | {_fmt(d.get("mAP50"))} | '
+                     f'{_fmt(op.get("recall_by_size", {}).get(area))} |')
     vru = op.get('vru') or {}
     missed = metrics.get('missed_vru', [])
     lines += ['', '## Safety', '',

@@ -251,13 +251,27 @@ def test_missing_topic_and_corrupt_frames(bdd_bags, random_onnx, tmp_path, capsy
     assert m['frames'] == 3 and 'frame 3' in m['run']['error']
     assert 'Stopped early' in (out / 'report.md').read_text()
 
-    # a bag cut short while recording (mcap without its footer) is refused with a reason
+    # a recording cut short (mcap without summary, recorder never wrote metadata.yaml):
+    # the intact frames before the cut are evaluated, the damage is reported
     cut = tmp_path / 'cut'
-    shutil.copytree(bdd_bags['mcap', True], cut)
+    shutil.copytree(bdd_bags['mcap', False], cut)
+    (cut / 'metadata.yaml').unlink()
     mcap = next(cut.glob('*.mcap'))
-    mcap.write_bytes(mcap.read_bytes()[: mcap.stat().st_size // 2])
-    rc = eval_main([str(cut), '--model', str(random_onnx), '--image-topic', topic_of(True),
-                    '--gt-topic', GT_TOPIC, '--out', str(tmp_path / 'cut_eval'),
+    mcap.write_bytes(mcap.read_bytes()[: mcap.stat().st_size * 6 // 10])
+    out = tmp_path / 'cut_eval'
+    rc = eval_main([str(cut), '--model', str(random_onnx), '--image-topic', topic_of(False),
+                    '--gt-topic', GT_TOPIC, '--out', str(out), '--no-progress'])
+    err = capsys.readouterr().err
+    assert rc == 1 and 'front to back' in err and 'damaged at byte' in err
+    m = json.loads((out / 'metrics.json').read_text())
+    assert 1 <= m['frames'] < N_BDD and 'damaged' in m['run']['error']
+
+    # not a bag at all
+    junk = tmp_path / 'junk'
+    junk.mkdir()
+    (junk / 'metadata.yaml').write_text('rosbag2_bagfile_information: {version: 8}\n')
+    rc = eval_main([str(junk), '--model', str(random_onnx), '--image-topic', topic_of(False),
+                    '--gt-topic', GT_TOPIC, '--out', str(tmp_path / 'junk_eval'),
                     '--no-progress'])
     assert rc == 2 and 'cannot open the bag' in capsys.readouterr().err
 

@@ -7,6 +7,7 @@ CompressedImage), wrapped so that an unknown encoding or a corrupt frame is a
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,28 +126,35 @@ class BagImages:
 
     >>> with BagImages('drive', '/camera/image_raw') as frames:
     ...     for frame in frames: ...
+
+    An MCAP recording that was cut short (no summary, no metadata.yaml) is read front to back
+    up to the damage ("salvage" mode); iteration then ends with a BagReadError saying where.
     """
 
     def __init__(self, bag: str | Path, topic: str) -> None:
         self.bag = Path(bag)
         self.topic = topic
         self.reader: Any = None
+        self.salvage: Path | None = None
+        self.typestore: Any = None
 
     def __enter__(self) -> BagImages:
-        from rosbags.highlevel import AnyReader
-
         if not self.bag.exists():
             raise BagReadError(f'bag {self.bag} does not exist')
-        if self.bag.is_dir() and not (self.bag / 'metadata.yaml').is_file():
+        mcaps = sorted(self.bag.glob('*.mcap')) if self.bag.is_dir() else \
+            ([self.bag] if self.bag.suffix == '.mcap' else [])
+        has_meta = self.bag.is_dir() and (self.bag / 'metadata.yaml').is_file()
+        if self.bag.is_dir() and not has_meta and len(mcaps) != 1:
             raise BagReadError(f'{self.bag} has no metadata.yaml: not a rosbag2 folder (or one '
                                'whose recording was interrupted; `ros2 bag reindex` repairs it)')
-        try:
-            self.reader = AnyReader([self.bag], default_typestore=typestore_with_vision_msgs())
-            self.reader.open()
-        except Exception as exc:  # noqa: B902 (rosbags, sqlite and mcap errors alike)
-            raise BagReadError(f'{self.bag}: cannot open the bag ({type(exc).__name__}: '
-                               f'{str(exc)[:300]}); is it a complete rosbag2?') from None
-        self.topics = {name: info.msgtype for name, info in self.reader.topics.items()}
+        error = None
+        if has_meta:
+            error = self._open_reader()
+        if not has_meta or error:
+            if len(mcaps) != 1:
+                raise BagReadError(f'{self.bag}: cannot open the bag ({error}); is it a '
+                                   'complete rosbag2?')
+            self._open_salvage(mcaps[0], error)
         if self.topic not in self.topics:
             self.close()
             raise BagReadError(
@@ -158,10 +166,46 @@ class BagImages:
             self.close()
             raise BagReadError(f'topic {self.topic!r} carries {msgtype}, expected one of '
                                f'{IMAGE_TYPES}')
-        self.connections = [c for c in self.reader.connections if c.topic == self.topic]
-        self.count = sum(c.msgcount for c in self.connections)
-        self.keys = frame_keys_of(self.bag) if self.bag.is_dir() else None
+        self.keys = frame_keys_of(self.bag) if has_meta else None
         return self
+
+    def _open_reader(self) -> str | None:
+        from rosbags.highlevel import AnyReader
+
+        try:
+            self.reader = AnyReader([self.bag], default_typestore=typestore_with_vision_msgs())
+            self.reader.open()
+        except Exception as exc:  # noqa: B902 (rosbags, sqlite and mcap errors alike)
+            self.reader = None
+            return f'{type(exc).__name__}: {str(exc)[:300]}'
+        self.topics = {name: info.msgtype for name, info in self.reader.topics.items()}
+        self.counts = {name: info.msgcount for name, info in self.reader.topics.items()}
+        self.count = self.counts.get(self.topic, 0)
+        return None
+
+    def _open_salvage(self, mcap: Path, error: str | None) -> None:
+        from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+        from .mcap_salvage import iter_mcap_messages
+
+        self.salvage = mcap
+        print(f'warning: {self.bag}: ' + (f'cannot be opened normally ({error}); ' if error
+                                          else 'has no metadata.yaml; ') +
+              f'reading {mcap.name} front to back up to any damage', file=sys.stderr)
+        self.topics, self.counts, defs = {}, {}, {}
+        for channel, _, _ in iter_mcap_messages(mcap):
+            self.topics[channel.topic] = channel.msgtype
+            self.counts[channel.topic] = self.counts.get(channel.topic, 0) + 1
+            if channel.msgdef:
+                defs[channel.msgtype] = channel.msgdef
+        store = get_typestore(Stores.EMPTY)
+        try:
+            for msgtype, text in defs.items():
+                store.register(get_types_from_msg(text, msgtype))
+        except Exception:  # noqa: B902 (a damaged schema: fall back to the known types)
+            store = typestore_with_vision_msgs()
+        self.typestore = store if defs else typestore_with_vision_msgs()
+        self.count = self.counts.get(self.topic, 0)
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -170,44 +214,65 @@ class BagImages:
         if self.reader is not None:
             try:
                 self.reader.close()
-            except Exception:  # noqa: BLE001 (closing a corrupt bag must not hide the real error)
+            except Exception:  # noqa: B902 (closing a corrupt bag must not hide the real error)
                 pass
             self.reader = None
 
     def messages(self, topic: str) -> Iterator[tuple[int, Any]]:
         """(log time ns, deserialised message) of another topic, e.g. ground truth."""
-        conns = [c for c in self.reader.connections if c.topic == topic]
-        if not conns:
+        if topic not in self.topics:
             raise BagReadError(f'topic {topic!r} is not in {self.bag}; it has: '
                                + ', '.join(sorted(self.topics)))
-        for conn, log_ns, raw in self._guarded(conns):
-            yield log_ns, self._deserialize(raw, conn.msgtype, topic)
+        for msgtype, log_ns, raw in self._raw(topic, complete=False):
+            yield log_ns, self._deserialize(raw, msgtype, topic)
 
     def _deserialize(self, raw: bytes, msgtype: str, where: str) -> Any:
         try:
+            if self.salvage is not None:
+                return self.typestore.deserialize_cdr(raw, msgtype)
             return self.reader.deserialize(raw, msgtype)
-        except Exception as exc:  # noqa: BLE001 (corrupt CDR raises assorted errors)
+        except Exception as exc:  # noqa: B902 (corrupt CDR raises assorted errors)
             raise BagReadError(f'{self.bag} {where}: message cannot be deserialised '
                                f'({type(exc).__name__}: {str(exc)[:200]})') from None
 
-    def _guarded(self, conns: list) -> Iterator[tuple[Any, int, bytes]]:
+    def _raw(self, topic: str, complete: bool = True) -> Iterator[tuple[str, int, bytes]]:
+        """(msgtype, log time, raw) of a topic; bag errors become BagReadError.
+
+        In salvage mode with ``complete``, reaching the damage raises after the last intact
+        message (the caller's results so far stay valid).
+        """
+        if self.salvage is not None:
+            from .mcap_salvage import SalvageReport, iter_mcap_messages
+
+            report = SalvageReport()
+            n = 0
+            for channel, log_ns, raw in iter_mcap_messages(self.salvage, report):
+                if channel.topic == topic:
+                    n += 1
+                    yield channel.msgtype, log_ns, raw
+            if complete and not report.complete:
+                raise BagReadError(f'{self.salvage} is damaged at byte {report.stopped_at} '
+                                   f'({report.reason}); {n} messages of {topic} were read '
+                                   'before it')
+            return
+        conns = [c for c in self.reader.connections if c.topic == topic]
         it = self.reader.messages(connections=conns)
         while True:
             try:
-                item = next(it)
+                conn, log_ns, raw = next(it)
             except StopIteration:
                 return
-            except Exception as exc:  # noqa: BLE001 (truncated mcap / sqlite errors)
-                raise BagReadError(f'{self.bag}: reading {self.topic} failed ({type(exc).__name__}'
+            except Exception as exc:  # noqa: B902 (truncated mcap / sqlite errors)
+                raise BagReadError(f'{self.bag}: reading {topic} failed ({type(exc).__name__}'
                                    f': {str(exc)[:200]}); the bag is corrupt or truncated'
                                    ) from None
-            yield item
+            yield conn.msgtype, log_ns, raw
 
     def __iter__(self) -> Iterator[BagFrame]:
-        for index, (conn, log_ns, raw) in enumerate(self._guarded(self.connections)):
+        for index, (msgtype, log_ns, raw) in enumerate(self._raw(self.topic)):
             t0 = time.perf_counter()
             where = f'{self.topic} frame {index}'
-            msg = self._deserialize(raw, conn.msgtype, where)
+            msg = self._deserialize(raw, msgtype, where)
             image = decode_image(msg, where)
             decode_ms = (time.perf_counter() - t0) * 1e3
             key = self.keys[index] if self.keys and index < len(self.keys) else str(index)

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vru_detector.errors import VruDetectorError
-from vru_detector.replay.ground_truth import (LabelFormatError, load_ground_truth, read_bdd_json,
-                                              read_coco_json, read_mot_gt, read_yolo_labels,
-                                              resolve_inside)
+from vru_detector.replay.ground_truth import (LabelFormatError, load_ground_truth,
+                                              parse_yolo_lines, read_bdd_json, read_coco_json,
+                                              read_mot_gt, read_yolo_labels, resolve_inside)
 
 NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 
@@ -141,3 +141,15 @@ def test_any_mot_text_is_read_or_refused_cleanly(tmp_path, text):
         return
     for f in gt.frames:
         assert int(f.key) >= 1 and np.isfinite(f.xyxy).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet='0123456789. -\nexinfa+', max_size=80))
+def test_any_yolo_text_is_read_or_refused_cleanly(text):
+    try:
+        boxes, classes = parse_yolo_lines(text, (720, 1280), len(NAMES), 'fuzz.txt')
+    except LabelFormatError:
+        return
+    assert len(boxes) == len(classes)
+    assert all(0 <= c < len(NAMES) for c in classes)
+    assert np.isfinite(np.asarray(boxes, float)).all()

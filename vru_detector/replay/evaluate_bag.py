@@ -25,8 +25,9 @@ import numpy as np
 from ..errors import VruDetectorError
 from .bag_images import BagFrame, BagImages, stamp_to_ns
 from .errors import BagReadError, LabelFormatError
-from .ground_truth import (FrameTruth, GroundTruth, default_image_dir, detect_format,
-                           find_image, load_ground_truth, parse_yolo_lines)
+from .ground_truth import (FrameTruth, GroundTruth, dataset_names, default_image_dir,
+                           detect_format, find_image, load_ground_truth, map_class,
+                           parse_yolo_lines)
 from .metrics import VRU_CLASSES, ReplayMetrics
 from .realtime import simulate_single_slot
 
@@ -63,6 +64,7 @@ class TruthLookup:
         self.ordered: list[FrameTruth] = []
         self.lazy_yolo: dict[str, str] = {}
         self.ordered_keys: list[str] = []
+        self.class_map: dict[int, int | None] | None = None
         self.stamps = np.zeros(0, np.int64)
         self.mode = 'key'
         self.description = ''
@@ -82,6 +84,9 @@ class TruthLookup:
             except (OSError, UnicodeDecodeError) as exc:
                 raise LabelFormatError(f'{path}: unreadable label file ({exc})') from None
             keys = sorted(self.lazy_yolo)
+            source = dataset_names(path)
+            if source is not None:
+                self.class_map = {i: map_class(n, names, str(path)) for i, n in enumerate(source)}
         else:
             truth = load_ground_truth(path, names, image_dir=image_dir)
             self.by_key = truth.by_key
@@ -133,7 +138,8 @@ class TruthLookup:
             if key is None or key not in self.lazy_yolo:
                 return None
             shape = frame.image.shape[:2]
-            boxes, classes = parse_yolo_lines(self.lazy_yolo[key], shape, len(self.names), key)
+            boxes, classes = parse_yolo_lines(self.lazy_yolo[key], shape, len(self.names), key,
+                                              self.class_map)
             return FrameTruth.from_lists(key, boxes, classes, None, shape)
         if self.mode == 'key':
             return self.by_key.get(frame.key)

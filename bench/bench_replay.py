@@ -95,17 +95,22 @@ def main(argv: list[str] | None = None) -> int:
                 read = sum(t.ms['read_decode'] for t in steady) / len(steady)
                 detect = sum(t.ms['detector'] for t in steady) / len(steady)
                 total = sum(t.ms['total'] for t in steady) / len(steady)
+                infer = sum(t.ms['inference'] for t in steady) / len(steady)
                 ratio = read / total
                 worst = max(worst, ratio)
                 rows.append([f'yolov8{scale}@{args.imgsz}', storage,
                              'CompressedImage (JPEG)' if compressed else 'Image (bgr8)',
-                             len(run.timings), read, detect, total, f'{100 * ratio:.1f}%',
+                             len(run.timings), read, infer, detect, total,
+                             f'{100 * read / (read + infer):.1f}%', f'{100 * ratio:.1f}%',
                              'ok' if ratio <= BUDGET else 'OVER'])
             det.close()
     print(f'\nReplay evaluation cost split, 1280x720 BDD100K frames, ONNX Runtime CPU '
           f'({os.cpu_count()} cores), means per frame excluding the first:\n')
-    print_table(['model', 'storage', 'message', 'frames', 'read+decode ms', 'detector ms',
-                 'total ms', 'read share', f'<= {BUDGET:.0%}'], rows)
+    print_table(['model', 'storage', 'message', 'frames', 'read+decode ms', 'inference ms',
+                 'detector ms', 'total ms', 'read vs inference only', 'read share of eval',
+                 f'<= {BUDGET:.0%}'], rows)
+    print('\ndetector = preprocess + inference + postprocess (NMS of the eval-conf 0.001 '
+          'candidates); "read vs inference only" is the stricter bound read / (read + inference)')
     print(f'\nworst read+decode share: {100 * worst:.1f}% (budget {BUDGET:.0%})')
     return 0 if worst <= BUDGET else 1
 

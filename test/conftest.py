@@ -54,7 +54,9 @@ def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
     with torch.no_grad():
         for seq in head.cv3:
             seq[-1].bias.uniform_(-6.0, 0.0)
-    return Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
+    exported = Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
+    # ultralytics names the file after the yaml but writes it in the working directory
+    return Path(shutil.move(exported, out_dir / 'random_tiny.onnx'))
 
 
 @pytest.fixture(scope='session')

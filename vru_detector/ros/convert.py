@@ -222,3 +222,12 @@ def message_to_bgr8(msg: Any) -> np.ndarray:
         return compressed_to_bgr8(msg)
     raise InvalidImageError(
         f'{type(msg).__name__} is neither sensor_msgs/Image nor CompressedImage')
+
+
+def skip_reason(msg: Any) -> str:
+    """Classify why ``msg`` could not be converted, as a short key for skip counters."""
+    if not hasattr(msg, 'encoding'):
+        return 'undecodable_compressed'
+    if msg.encoding not in ENCODINGS:
+        return 'unsupported_encoding'
+    return 'malformed_image'

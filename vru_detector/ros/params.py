@@ -58,9 +58,10 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec('image_type', 'raw', "Input message: 'raw' (sensor_msgs/Image on ~/image) or "
               "'compressed' (sensor_msgs/CompressedImage on ~/image/compressed).",
               read_only=True, choices=('raw', 'compressed')),
-    ParamSpec('qos_reliability', 'best_effort', ('Input QoS reliability. best_effort (the sensor-data '
-              'default) receives from reliable and best-effort publishers alike; reliable '
-              'receives nothing from a best-effort camera.'), read_only=True,
+    ParamSpec('qos_reliability', 'best_effort',
+              'Input QoS reliability. best_effort (the sensor-data default) receives from '
+              'reliable and best-effort publishers alike; reliable receives nothing from a '
+              'best-effort camera.', read_only=True,
               choices=('best_effort', 'reliable')),
     ParamSpec('qos_depth', 5, 'Input QoS history depth (frames kept by the middleware; the '
               'node itself always processes only the newest).', read_only=True, bounds=(1, 100)),
@@ -70,6 +71,8 @@ PARAMS: Tuple[ParamSpec, ...] = (
               read_only=True, bounds=(0.1, 60.0)),
     ParamSpec('warmup', True, 'Run one inference on a blank image during configure so the '
               'first real frame is not slow.', read_only=True),
+    ParamSpec('autostart', True, 'detector_node configures and activates itself at start; '
+              'false leaves it unconfigured for a lifecycle manager.', read_only=True),
     ParamSpec('lazy_subscribe', False, 'Subscribe to the camera only while detections or the '
               'debug image have subscribers (checked every second).', read_only=True),
 )

@@ -344,8 +344,9 @@ class DetectorNode(LifecycleNode):
             'qos_reliability': self._values.get('qos_reliability', ''),
         }
         header = self.types.Header(stamp=self.get_clock().now().to_msg(), frame_id='')
+        node = f'{self.get_namespace().rstrip("/")}/{self.get_name()}'
         self._pub_diag.publish(diagnostics_msg(
-            snap, header, self.types, name=f'{self.get_name()}: detector',
+            snap, header, self.types, name=f'{node}: detector',
             hardware_id=str(self._values.get('device', '')), extra=extra, level=level,
             message=message))
 

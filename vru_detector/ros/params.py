@@ -55,8 +55,8 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec('classes', '', "Classes to publish, 'name,name,...'; empty publishes all."),
     ParamSpec('class_config', '', 'classes.yaml with per-class colours and default '
               "thresholds; empty uses the package's config/classes.yaml.", read_only=True),
-    ParamSpec('image_type', 'raw', "Input message: 'raw' (sensor_msgs/Image on ~/image) or "
-              "'compressed' (sensor_msgs/CompressedImage on ~/image/compressed).",
+    ParamSpec('image_type', 'raw', "Input message: 'raw' (sensor_msgs/Image on topic image) or "
+              "'compressed' (sensor_msgs/CompressedImage on image/compressed); remap these.",
               read_only=True, choices=('raw', 'compressed')),
     ParamSpec('qos_reliability', 'best_effort',
               'Input QoS reliability. best_effort (the sensor-data default) receives from '
@@ -65,7 +65,7 @@ PARAMS: Tuple[ParamSpec, ...] = (
               choices=('best_effort', 'reliable')),
     ParamSpec('qos_depth', 5, 'Input QoS history depth (frames kept by the middleware; the '
               'node itself always processes only the newest).', read_only=True, bounds=(1, 100)),
-    ParamSpec('debug_image', True, 'Publish an annotated image on ~/debug_image (drawn only '
+    ParamSpec('debug_image', True, 'Publish an annotated image on debug_image (drawn only '
               'while something subscribes to it).'),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               read_only=True, bounds=(0.1, 60.0)),

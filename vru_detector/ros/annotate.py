@@ -19,7 +19,7 @@ def draw_detections(image_bgr: np.ndarray, dets: Detections,
         name = dets.names[int(cid)]
         color = color_for(name, int(cid), styles)
         x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), color, thickness, cv2.LINE_AA)
+        cv2.rectangle(out, (x1, y1), (x2, y2), color, thickness)
         label = f'{name} {float(score):.2f}'
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         top = max(y1 - th - base, 0)

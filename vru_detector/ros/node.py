@@ -211,6 +211,17 @@ class DetectorNode(LifecycleNode):
             self._worker.join(timeout=30.0)
             self._worker = None
 
+    def stop_inference(self) -> None:
+        """Stop the inference thread and free the model without touching ROS handles."""
+        self._stop.set()
+        self.gate.close()
+        if self._worker is not None:
+            self._worker.join(timeout=30.0)
+            self._worker = None
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
+
     def _release_all(self) -> None:
         self._teardown_activity()
         if self.detector is not None:
@@ -368,8 +379,11 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node._release_all()
-        node.destroy_node()
+        node.stop_inference()
+        try:
+            node.destroy_node()
+        except Exception as exc:  # the context may already be gone after a signal
+            print(f'detector_node: cleanup after shutdown: {exc}')
         rclpy.try_shutdown()
     return rc
 

@@ -37,7 +37,9 @@ from vru_detector.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BO
                                              expected_pixels)
 from vru_detector.ros.convert import numpy_to_compressed, numpy_to_image  # noqa: E402
 
-MODEL = Path(tempfile.mkdtemp(prefix='vru_launch_test_')) / 'fixed_output.onnx'
+WORKDIR = Path(tempfile.mkdtemp(prefix='vru_launch_test_'))
+MODEL = WORKDIR / 'fixed_output.onnx'
+CLASSES = WORKDIR / 'classes.yaml'  # car has its own threshold (0.5), person follows `conf`
 CAMERA_TOPIC = '/test_camera/image_raw'
 NODE = '/cam/vru_detector'
 COMPRESSED_NODE = '/cam_c/vru_detector'
@@ -49,7 +51,8 @@ TIMEOUT = 30.0
 @pytest.mark.launch_test
 def generate_test_description():
     build_fixed_output_onnx(MODEL)
-    common = {'model': str(MODEL), 'diagnostics_period': 0.5}
+    CLASSES.write_text("classes:\n  person: {color: '#FF0000'}\n  car: {conf: 0.5}\n")
+    common = {'model': str(MODEL), 'class_config': str(CLASSES), 'diagnostics_period': 0.5}
     detector = launch_ros.actions.Node(
         package='vru_detector', executable='detector_node', name='vru_detector',
         namespace='cam', parameters=[common], remappings=[('image', CAMERA_TOPIC)],
@@ -221,19 +224,23 @@ class TestDetectorNode(unittest.TestCase):
         self.assertGreater(float(values['inference_p50_ms']), 0.0)
 
     def test_thresholds_and_class_filter_change_at_runtime(self):
+        # the model gives person 0.9 and car 0.6; car has its own threshold 0.5 (CLASSES)
+        def labels():
+            return [d.results[0].hypothesis.class_id for d in self.detections_now().detections]
         try:
-            self.assertTrue(self.set_params(NODE, conf=0.7)[0].successful)
-            labels = [d.results[0].hypothesis.class_id for d in self.detections_now().detections]
-            self.assertEqual(labels, ['person'])  # car scores 0.6
-            self.assertTrue(self.set_params(NODE, conf=0.25, classes='car')[0].successful)
-            labels = [d.results[0].hypothesis.class_id for d in self.detections_now().detections]
-            self.assertEqual(labels, ['car'])
+            self.assertTrue(self.set_params(NODE, conf=0.95)[0].successful)
+            self.assertEqual(labels(), ['car'])
+            self.assertTrue(self.set_params(NODE, conf=0.25, class_conf='car:0.7')[0].successful)
+            self.assertEqual(labels(), ['person'])
+            self.assertTrue(self.set_params(NODE, class_conf='', classes='car')[0].successful)
+            self.assertEqual(labels(), ['car'])
             refused = self.set_params(NODE, classes='pedestrian')[0]
             self.assertFalse(refused.successful)
             self.assertIn('pedestrian', refused.reason)
             self.assertFalse(self.set_params(NODE, conf=1.5)[0].successful)
         finally:
-            self.set_params(NODE, conf=0.25, classes='')
+            self.set_params(NODE, conf=0.25, class_conf='', classes='')
+        self.assertEqual(labels(), ['person', 'car'])
 
     def test_malformed_frames_are_skipped_and_the_next_good_one_is_processed(self):
         short = self.good_image()

@@ -1,4 +1,4 @@
-"""Detections -> vision_msgs 4.1.1 Detection2DArray and diagnostics, with rosbags types (no ROS)."""
+"""Detections -> vision_msgs 4.1.1 Detection2DArray and diagnostics, on rosbags types."""
 import dataclasses
 import math
 

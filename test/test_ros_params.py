@@ -3,8 +3,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-
 from vru_detector import Detections
 from vru_detector.class_config import (color_for, default_thresholds, hex_to_bgr,
                                        load_class_config)
@@ -12,6 +10,7 @@ from vru_detector.fixed_output_model import VRU_NAMES
 from vru_detector.ros.annotate import draw_detections
 from vru_detector.ros.params import (check_update, PARAMS, PARAMS_BY_NAME, parse_class_conf,
                                      parse_classes, RUNTIME_PARAMS, thresholds_from)
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULTS = {p.name: p.default for p in PARAMS}
@@ -32,8 +31,7 @@ def test_classes_yaml_matches_the_model_classes_and_loads():
     assert tuple(styles) == VRU_NAMES
     assert styles['person'].vru and not styles['car'].vru
     assert styles['person'].color_bgr == hex_to_bgr('#E6194B') == (0x4B, 0x19, 0xE6)
-    assert default_thresholds(styles) == {'person': 0.25, 'rider': 0.25, 'bicycle': 0.30,
-                                          'motorcycle': 0.30, 'car': 0.40}
+    assert default_thresholds(styles) == {'car': 0.40}  # the VRU classes follow `conf`
     assert load_class_config(None) == styles  # the default is found in the source tree
 
 

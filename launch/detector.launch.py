@@ -1,3 +1,17 @@
+# Copyright 2026 vru_detector maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """
 Launch detector_node for one camera.
 
@@ -42,7 +56,8 @@ def _detector_node(context, *args, **kwargs):
         return LaunchConfiguration(name).perform(context)
 
     compressed = arg('compressed').lower() in TRUE
-    overrides = {'image_type': 'compressed' if compressed else 'raw'}
+    overrides = {'image_type': 'compressed' if compressed else 'raw',
+                 'autostart': arg('autostart').lower() in TRUE}
     if arg('model'):
         overrides['model'] = arg('model')
     if arg('debug_image'):
@@ -81,6 +96,9 @@ def generate_launch_description():
         DeclareLaunchArgument('qos_reliability', default_value='',
                               description='best_effort or reliable; empty keeps the params '
                                           'file value (best_effort)'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='false: leave the node unconfigured for a '
+                                          'lifecycle manager'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='debug, info, warn, error or fatal'),
         OpaqueFunction(function=_detector_node),

@@ -1,3 +1,17 @@
+# Copyright 2026 vru_detector maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """
 detector_node end to end under launch_testing, on a real ROS 2 (Humble or Jazzy) machine.
 
@@ -6,6 +20,7 @@ test/test_node_launch.py`` after sourcing the workspace). The node runs a tiny O
 whose output is fixed (vru_detector.fixed_output_model), so class names and pixel boxes are
 known exactly. Without rclpy / launch_testing (a plain pip environment) the module is skipped.
 """
+import os
 from pathlib import Path
 import tempfile
 import time
@@ -19,8 +34,10 @@ rclpy = pytest.importorskip(
 pytest.importorskip('launch_testing', reason='needs launch_testing (ROS 2 test tooling)')
 pytest.importorskip('vision_msgs', reason='needs ros-$ROS_DISTRO-vision-msgs')
 
-from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402, I100
+from ament_index_python.packages import get_package_share_directory  # noqa: E402, I100
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 import launch  # noqa: E402
+from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 import launch_ros.actions  # noqa: E402
 import launch_testing.actions  # noqa: E402
 import launch_testing.asserts  # noqa: E402
@@ -57,16 +74,18 @@ def generate_test_description():
         package='vru_detector', executable='detector_node', name='vru_detector',
         namespace='cam', parameters=[common], remappings=[('image', CAMERA_TOPIC)],
         output='screen')
-    compressed = launch_ros.actions.Node(
-        package='vru_detector', executable='detector_node', name='vru_detector',
-        namespace='cam_c', parameters=[{**common, 'image_type': 'compressed'}],
-        remappings=[('image/compressed', CAMERA_TOPIC + '/compressed')], output='screen')
+    # the compressed-input node comes through the package's own launch file (tests it too)
+    compressed = launch.actions.IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(os.path.join(
+            get_package_share_directory('vru_detector'), 'launch', 'detector.launch.py')),
+        launch_arguments={'model': str(MODEL), 'namespace': 'cam_c', 'compressed': 'true',
+                          'image_topic': CAMERA_TOPIC, 'debug_image': 'false'}.items())
     no_model = launch_ros.actions.Node(
         package='vru_detector', executable='detector_node', name='no_model', namespace='cam',
         parameters=[{'model': '/nonexistent/model.onnx', 'autostart': False}], output='screen')
     return (launch.LaunchDescription([detector, compressed, no_model,
                                       launch_testing.actions.ReadyToTest()]),
-            {'detector': detector, 'compressed': compressed, 'no_model': no_model})
+            {'detector': detector, 'no_model': no_model})
 
 
 class TestDetectorNode(unittest.TestCase):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -64,12 +65,21 @@ def random_onnx(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope='session')
-def trained_tiny(bdd_yaml: Path) -> tuple[Path, Path]:
-    """(best.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru; cached on disk."""
+def trained_tiny(bdd_yaml: Path, tmp_path_factory) -> tuple[Path, Path]:
+    """(model.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru.
+
+    Trained once per machine into the cache; each session gets its own copies, so a test that
+    damages a model file on purpose cannot spoil the cache.
+    """
     pytest.importorskip('ultralytics')
     from training.tiny import train_tiny
 
-    return train_tiny(bdd_yaml, ASSET_CACHE)
+    copies = tmp_path_factory.mktemp('trained_tiny')
+    out = []
+    for path in train_tiny(bdd_yaml, ASSET_CACHE):
+        out.append(copies / path.name)
+        shutil.copyfile(path, out[-1])
+    return out[0], out[1]
 
 
 @pytest.fixture

@@ -132,6 +132,9 @@ def image_to_numpy(msg: Any) -> np.ndarray:
 def to_bgr8(image: np.ndarray, encoding: str) -> np.ndarray:
     """Convert pixels in ``encoding`` layout to HxWx3 uint8 BGR (16-bit scaled by 1/257)."""
     enc = encoding_of(encoding)
+    demosaic = encoding.startswith('bayer_')
+    if image.dtype == np.uint16 and not demosaic:  # channel shuffles commute with scaling:
+        image = cv2.convertScaleAbs(image, alpha=1 / 257)  # scale first, move fewer bytes
     if enc.to_bgr is not None:
         image = cv2.cvtColor(image, enc.to_bgr)
     if image.dtype == np.uint16:

@@ -114,7 +114,7 @@ class DetectorNode(LifecycleNode):
         names = detector.names if detector is not None else None
         error = check_update(changes, self.parameter_values(), self._class_defaults, names)
         if error:
-            self.get_logger().warn(f'parameter change refused: {error}')
+            self.get_logger().warning(f'parameter change refused: {error}')
             return SetParametersResult(successful=False, reason=error)
         merged = {**self.parameter_values(), **changes}
         if detector is not None:
@@ -322,14 +322,15 @@ class DetectorNode(LifecycleNode):
             image = message_to_bgr8(msg)
         except InvalidImageError as exc:
             self.stats.on_skip(skip_reason(msg))
-            self.get_logger().warn(f'skipped an input image: {exc}',
-                                   throttle_duration_sec=WARN_PERIOD_S)
+            self.get_logger().warning(f'skipped an input image: {exc}',
+                                      throttle_duration_sec=WARN_PERIOD_S)
             return
         try:
             dets = detector(image)
         except (InvalidImageError, ModelOutputError) as exc:
             self.stats.on_skip('inference_error')
-            self.get_logger().warn(f'skipped a frame: {exc}', throttle_duration_sec=WARN_PERIOD_S)
+            self.get_logger().warning(f'skipped a frame: {exc}',
+                                      throttle_duration_sec=WARN_PERIOD_S)
             return
         inference_ms = detector.times.inference_ms
         self._pub_det.publish(detections_to_msg(dets, msg.header, self.types))

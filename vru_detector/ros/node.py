@@ -28,7 +28,6 @@ thread runs inference on the newest frame, so latency never grows behind a queue
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Any, Dict, Optional
@@ -42,14 +41,12 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message
 
-from .annotate import draw_detections
-from .convert import message_to_bgr8, numpy_to_image, skip_reason
-from .messages import (copy_header, detections_to_msg, diagnostics_msg, MessageTypes,
-                       stamp_seconds)
+from .messages import diagnostics_msg, MessageTypes
 from .params import check_update, PARAMS, PARAMS_BY_NAME, ParamSpec, thresholds_from
+from .pipeline import DetectionPipeline
 from ..class_config import default_thresholds, load_class_config
 from ..detector import Detector
-from ..errors import InvalidImageError, ModelOutputError, VruDetectorError
+from ..errors import VruDetectorError
 from ..frame_gate import FrameGate
 from ..stats import PipelineStats
 
@@ -95,6 +92,7 @@ class DetectorNode(LifecycleNode):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._worker: Optional[threading.Thread] = None
+        self._pipeline: Optional[DetectionPipeline] = None
         self._sub = None
         self._pub_det = self._pub_debug = self._pub_diag = None
         self._diag_timer = self._lazy_timer = None
@@ -184,6 +182,7 @@ class DetectorNode(LifecycleNode):
                 self.get_logger().error(f'activate failed: {exc}')
                 return TransitionCallbackReturn.FAILURE
         self.stats = PipelineStats()
+        self._pipeline = DetectionPipeline(self.detector, self.types, self.stats, self._styles)
         self.gate = FrameGate()
         self._stop.clear()
         self._worker = threading.Thread(target=self._run_worker, name='vru_inference',
@@ -199,6 +198,7 @@ class DetectorNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._teardown_activity()
+        self._pipeline = None
         if self.detector is not None:
             self.detector.close()
             self.detector = None
@@ -232,6 +232,7 @@ class DetectorNode(LifecycleNode):
         if self._worker is not None:
             self._worker.join(timeout=30.0)
             self._worker = None
+        self._pipeline = None
         if self.detector is not None:
             self.detector.close()
             self.detector = None
@@ -315,34 +316,18 @@ class DetectorNode(LifecycleNode):
                                         throttle_duration_sec=WARN_PERIOD_S)
 
     def _process(self, msg: Any) -> None:
-        detector = self.detector
-        if detector is None:
+        pipeline = self._pipeline
+        if pipeline is None or self.detector is None:
             return
-        try:
-            image = message_to_bgr8(msg)
-        except InvalidImageError as exc:
-            self.stats.on_skip(skip_reason(msg))
-            self.get_logger().warning(f'skipped an input image: {exc}',
-                                      throttle_duration_sec=WARN_PERIOD_S)
+        draw = (self.get_parameter('debug_image').value
+                and self._pub_debug.get_subscription_count() > 0)
+        result = pipeline.process(msg, self.get_clock().now().nanoseconds * 1e-9, draw)
+        if result.skipped:
+            self.get_logger().warning(result.error, throttle_duration_sec=WARN_PERIOD_S)
             return
-        try:
-            dets = detector(image)
-        except (InvalidImageError, ModelOutputError) as exc:
-            self.stats.on_skip('inference_error')
-            self.get_logger().warning(f'skipped a frame: {exc}',
-                                      throttle_duration_sec=WARN_PERIOD_S)
-            return
-        inference_ms = detector.times.inference_ms
-        self._pub_det.publish(detections_to_msg(dets, msg.header, self.types))
-        if (self.get_parameter('debug_image').value
-                and self._pub_debug.get_subscription_count() > 0):
-            drawn = draw_detections(image, dets, self._styles)
-            self._pub_debug.publish(numpy_to_image(
-                drawn, 'bgr8', copy_header(msg.header, self.types), self.types.Image))
-        stamp = stamp_seconds(msg.header)
-        pipeline_ms = ((self.get_clock().now().nanoseconds * 1e-9 - stamp) * 1e3
-                       if stamp > 0 else math.nan)
-        self.stats.on_output(time.monotonic(), pipeline_ms, inference_ms)
+        self._pub_det.publish(result.detections)
+        if result.debug_image is not None:
+            self._pub_debug.publish(result.debug_image)
 
     # -- diagnostics --------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:

@@ -15,7 +15,9 @@
 """
 The ROS 2 shell around the ROS-free core.
 
-Only ``node.py`` imports rclpy. ``convert``, ``messages``, ``msg_types`` and ``params`` work on
-any object with the message fields (rclpy messages or rosbags dataclasses), so they are tested
-and reused (replay, bag writing) without a ROS installation.
+Only ``node.py`` imports rclpy. ``convert`` (Image/CompressedImage <-> numpy), ``messages``
+(Detection2DArray, DiagnosticArray), ``msg_types`` (vision_msgs for rosbags), ``params``,
+``pipeline`` (the per-frame work) and ``annotate`` work on any object with the message fields
+(rclpy messages or rosbags dataclasses), so they are tested and reused (replay, bag writing)
+without a ROS installation.
 """

@@ -366,7 +366,6 @@ def main(args=None) -> int:
     """Run detector_node: configure and activate it (unless autostart is false), then spin."""
     rclpy.init(args=args)
     node = DetectorNode()
-    rc = 0
     try:
         if node.get_parameter('autostart').value:
             if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
@@ -385,7 +384,7 @@ def main(args=None) -> int:
         except Exception as exc:  # the context may already be gone after a signal
             print(f'detector_node: cleanup after shutdown: {exc}')
         rclpy.try_shutdown()
-    return rc
+    return 0
 
 
 if __name__ == '__main__':

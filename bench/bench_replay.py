@@ -1,4 +1,5 @@
-"""Bag reading + image decoding must cost at most 10% of replay evaluation time.
+"""
+Bag reading + image decoding must cost at most 10% of replay evaluation time.
 
 Builds bags (mcap / sqlite3, raw bgr8 Image / JPEG CompressedImage) from BDD100K val frames,
 runs vru-eval-bag's own loop (``run_evaluation``) with the ONNX Runtime backend on a random-init
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 import sys
 import tempfile
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -51,7 +52,7 @@ def print_table(headers: list[str], rows: list[list]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(description=__doc__.strip().split('\n\n')[0])
     p.add_argument('--frames', type=int, default=30)
     p.add_argument('--scales', nargs='+', default=['n', 's'])
     p.add_argument('--imgsz', type=int, default=640)

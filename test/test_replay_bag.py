@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
+import sqlite3
 
 import cv2
 import numpy as np
 import pytest
-import yaml
-
 from vru_detector.replay.bag_images import BagImages, decode_image, iter_bag_images
 from vru_detector.replay.errors import BagReadError
 from vru_detector.replay.evaluate_bag import main as eval_main
 from vru_detector.replay.ground_truth import load_ground_truth, natural_key
 from vru_detector.replay.make_bag import main as make_main
 from vru_detector.replay.realtime import simulate_single_slot
+import yaml
 
 NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 N_BDD = 6  # frames per BDD bag: enough for every code path, quick on 2 cores
@@ -50,7 +49,7 @@ def bdd_bags(tmp_path_factory, bdd_dirs):
 
 
 def first_images(images_dir: Path, n: int) -> list[Path]:
-    """The frames vru-make-bag writes first (natural name order: 'f2' before 'f10')."""
+    """Return the frames vru-make-bag writes first (natural order: 'f2' before 'f10')."""
     return sorted(images_dir.glob('*.jpg'), key=lambda p: natural_key(p.name))[:n]
 
 
@@ -279,7 +278,7 @@ def test_missing_topic_and_corrupt_frames(bdd_bags, random_onnx, tmp_path, capsy
 def test_unknown_encoding_and_corrupt_jpeg_are_clear_errors():
     from vru_detector.replay.make_bag import DEFAULT_START_NS
     from vru_detector.replay.messages import header, image_message
-    from vru_detector.replay.vision_msgs_types import typestore_with_vision_msgs
+    from vru_detector.ros.msg_types import typestore_with_vision_msgs
 
     ts = typestore_with_vision_msgs()
     img = np.zeros((4, 6, 3), np.uint8)
@@ -302,7 +301,8 @@ def test_unknown_encoding_and_corrupt_jpeg_are_clear_errors():
 @pytest.mark.slow
 def test_bag_labelled_with_the_models_own_output_scores_perfectly(
         bdd_dirs, random_onnx, tmp_path):
-    """Ground truth = the detector's own boxes at the operating threshold.
+    """
+    Ground truth = the detector's own boxes at the operating threshold.
 
     Every box must be found in the right frame (stamp matching, NMS, conf filtering line up).
     """

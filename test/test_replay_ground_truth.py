@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, HealthCheck, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from vru_detector.errors import VruDetectorError
 from vru_detector.replay.ground_truth import (LabelFormatError, load_ground_truth,
                                               parse_yolo_lines, read_bdd_json, read_coco_json,

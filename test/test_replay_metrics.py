@@ -15,7 +15,7 @@ NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 
 
 def noisy_predictions(truth: FrameTruth, rng: np.random.Generator, shape: tuple[int, int]):
-    """Detections a mediocre detector might give: jittered hits, misses, wrong classes, ghosts."""
+    """Make detections like a mediocre detector's: jittered hits, misses, wrong classes, ghosts."""
     h, w = shape
     boxes, scores, classes = [], [], []
     for box, cls in zip(truth.xyxy, truth.class_ids):

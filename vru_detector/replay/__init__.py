@@ -1,4 +1,5 @@
-"""Rosbag2 replay evaluation without ROS: bag images, ground truth, metrics, report, bag writer.
+"""
+Rosbag2 replay evaluation without ROS: bag images, ground truth, metrics, report, bag writer.
 
 Only ``rosbags`` is needed (no rclpy, no torch), so evaluation runs on any machine.
 """

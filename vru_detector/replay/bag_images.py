@@ -1,4 +1,5 @@
-"""Images out of a rosbag2 without ROS: open, check the topic, decode every frame to BGR.
+"""
+Images out of a rosbag2 without ROS: open, check the topic, decode every frame to BGR.
 
 Decoding is rosbags-image's ``message_to_cvimage`` (all sensor_msgs encodings, JPEG/PNG
 CompressedImage), wrapped so that an unknown encoding or a corrupt frame is a
@@ -6,17 +7,17 @@ CompressedImage), wrapped so that an unknown encoding or a corrupt frame is a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import json
+from pathlib import Path
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
 from .errors import BagReadError
-from .vision_msgs_types import typestore_with_vision_msgs
+from ..ros.msg_types import typestore_with_vision_msgs
 
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
 DETECTION_TYPE = 'vision_msgs/msg/Detection2DArray'
@@ -25,7 +26,8 @@ FRAME_KEYS = 'vru_detector.frame_keys'  # metadata.yaml custom_data: JSON list, 
 
 @dataclass
 class BagFrame:
-    """One decoded image message.
+    """
+    One decoded image message.
 
     index: position on the topic (0-based). key: the frame key vru-make-bag stored (image stem /
     MOT frame number), else the index as a string. stamp_ns: header stamp. log_ns: bag receive
@@ -75,7 +77,7 @@ def decode_image(msg: Any, where: str = 'image') -> np.ndarray:
 
 
 def _unpadded(msg: Any, where: str) -> Any:
-    """An Image whose rows are padded (step > width * bytes per pixel) made dense."""
+    """Return an Image whose rows are padded (step > width * bytes per pixel) made dense."""
     from rosbags.image.image import ImageError, to_cvtype
 
     try:
@@ -101,7 +103,7 @@ def _unpadded(msg: Any, where: str) -> Any:
 
 
 def read_metadata(bag: Path) -> dict:
-    """The bag's metadata.yaml ``rosbag2_bagfile_information`` (empty dict when unreadable)."""
+    """Return metadata.yaml's ``rosbag2_bagfile_information`` (empty when unreadable)."""
     import yaml
 
     try:
@@ -122,7 +124,8 @@ def frame_keys_of(bag: Path) -> list[str] | None:
 
 
 class BagImages:
-    """An open bag with one image topic; iterate to get :class:`BagFrame` in recorded order.
+    """
+    An open bag with one image topic; iterate to get :class:`BagFrame` in recorded order.
 
     >>> with BagImages('drive', '/camera/image_raw') as frames:
     ...     for frame in frames: ...
@@ -236,7 +239,8 @@ class BagImages:
                                f'({type(exc).__name__}: {str(exc)[:200]})') from None
 
     def _raw(self, topic: str, complete: bool = True) -> Iterator[tuple[str, int, bytes]]:
-        """(msgtype, log time, raw) of a topic; bag errors become BagReadError.
+        """
+        (msgtype, log time, raw) of a topic; bag errors become BagReadError.
 
         In salvage mode with ``complete``, reaching the damage raises after the last intact
         message (the caller's results so far stay valid).

@@ -1,4 +1,5 @@
-"""COCO box mAP (pycocotools' algorithm, reimplemented in numpy without its file formats).
+"""
+COCO box mAP (pycocotools' algorithm, reimplemented in numpy without its file formats).
 
 Same matching and accumulation as ``pycocotools.cocoeval.COCOeval`` for ``iouType='bbox'``:
 10 IoU thresholds .50:.05:.95, 101 recall points, area ranges all / small (< 32^2) /
@@ -29,7 +30,7 @@ def box_area(xyxy: np.ndarray) -> np.ndarray:
 
 
 def coco_iou(dets: np.ndarray, gts: np.ndarray, crowd: np.ndarray) -> np.ndarray:
-    """IoU [D, G] of xyxy boxes; for crowd gts the union is the detection's own area."""
+    """Return IoU [D, G] of xyxy boxes; for crowd gts the union is the detection's own area."""
     if len(dets) == 0 or len(gts) == 0:
         return np.zeros((len(dets), len(gts)))
     d = dets.astype(np.float64)
@@ -59,7 +60,7 @@ class ImageClassEval:
 def evaluate_image_class(det_xyxy: np.ndarray, det_scores: np.ndarray, gt_xyxy: np.ndarray,
                          gt_crowd: np.ndarray, max_dets: int = 100,
                          iou_thresholds: np.ndarray = IOU_THRESHOLDS) -> ImageClassEval:
-    """pycocotools' greedy matching of one (image, class) for all areas and thresholds."""
+    """Match one (image, class) greedily as pycocotools does, for all areas and thresholds."""
     order = np.argsort(-det_scores, kind='mergesort')[:max_dets]
     dets, scores = det_xyxy[order], det_scores[order]
     ious_all = coco_iou(dets, gt_xyxy, gt_crowd)
@@ -123,8 +124,9 @@ class CocoResult:
         p = p[p > -1]
         return float(p.mean()) if p.size else float('nan')
 
-    def map(self, area: str = 'all', cls: int | None = None, iou: float | None = None) -> float:
-        """mAP over IoU .50:.95 (or at ``iou``), one class or the mean over classes with gt."""
+    def mean_ap(self, area: str = 'all', cls: int | None = None,
+                iou: float | None = None) -> float:
+        """Return mAP over IoU .50:.95 (or at ``iou``), one class or the mean over classes."""
         a = AREAS.index(area)
         p = self.precision[..., a]
         if iou is not None:
@@ -134,24 +136,25 @@ class CocoResult:
         return self._mean(p)
 
     def summary(self) -> dict:
-        """mAP50-95 / mAP50 overall, per area, per class and per class x area (NaN: no gt)."""
-        out: dict[str, Any] = {'mAP50_95': self.map(), 'mAP50': self.map(iou=0.5),
+        """Return mAP50-95 / mAP50 overall, per area, per class, per class x area (NaN: no gt)."""
+        out: dict[str, Any] = {'mAP50_95': self.mean_ap(), 'mAP50': self.mean_ap(iou=0.5),
                                'by_area': {}, 'by_class': {}}
         for area in AREAS[1:]:
-            out['by_area'][area] = {'mAP50_95': self.map(area), 'mAP50': self.map(area, iou=0.5)}
+            out['by_area'][area] = {'mAP50_95': self.mean_ap(area),
+                                    'mAP50': self.mean_ap(area, iou=0.5)}
         for k, name in enumerate(self.names):
-            entry: dict[str, Any] = {'mAP50_95': self.map(cls=k),
-                                     'mAP50': self.map(cls=k, iou=0.5),
+            entry: dict[str, Any] = {'mAP50_95': self.mean_ap(cls=k),
+                                     'mAP50': self.mean_ap(cls=k, iou=0.5),
                                      'recall_max': float(self.recall[0, k, 0])}
             for area in AREAS[1:]:
-                entry[area] = {'mAP50_95': self.map(area, cls=k),
-                               'mAP50': self.map(area, cls=k, iou=0.5)}
+                entry[area] = {'mAP50_95': self.mean_ap(area, cls=k),
+                               'mAP50': self.mean_ap(area, cls=k, iou=0.5)}
             out['by_class'][name] = entry
         return out
 
 
 def accumulate(evals: list[list[ImageClassEval | None]], names: tuple[str, ...]) -> CocoResult:
-    """pycocotools' accumulate: ``evals[k]`` are the per-frame evaluations of class k in order."""
+    """Accumulate as pycocotools does; ``evals[k]``: per-frame evaluations of class k, in order."""
     n_t, n_r, n_k, n_a = len(IOU_THRESHOLDS), len(RECALL_POINTS), len(names), len(AREAS)
     precision = -np.ones((n_t, n_r, n_k, n_a))
     recall = -np.ones((n_t, n_k, n_a))

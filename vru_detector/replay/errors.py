@@ -3,7 +3,8 @@ from ..errors import VruDetectorError
 
 
 class LabelFormatError(VruDetectorError, ValueError):
-    """A ground-truth file (YOLO txt, COCO/BDD100K JSON, MOT gt.txt) is malformed or unsafe.
+    """
+    A ground-truth file (YOLO txt, COCO/BDD100K JSON, MOT gt.txt) is malformed or unsafe.
 
     Raised for every kind of bad label input (wrong field count, non-numbers, unknown class,
     a path escaping the dataset folder), never IndexError/KeyError/TypeError.

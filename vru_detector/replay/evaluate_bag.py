@@ -1,4 +1,5 @@
-r"""``vru-eval-bag``: how the deployed detector does on a recorded drive (no ROS needed).
+r"""
+``vru-eval-bag``: how the deployed detector does on a recorded drive (no ROS needed).
 
 Reads the bag with rosbags, runs the Detector on every frame of the image topic (batch 1, the
 node's code path), matches ground truth (a label file/folder, or a Detection2DArray topic in the
@@ -14,22 +15,22 @@ would have dropped, and the recall left after those drops.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+import sys
+import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import VruDetectorError
 from .bag_images import BagFrame, BagImages, stamp_to_ns
 from .errors import BagReadError, LabelFormatError
-from .ground_truth import (FrameTruth, GroundTruth, dataset_names, default_image_dir,
-                           detect_format, find_image, load_ground_truth, map_class,
+from .ground_truth import (dataset_names, default_image_dir, detect_format, find_image,
+                           FrameTruth, GroundTruth, load_ground_truth, map_class,
                            parse_yolo_lines)
-from .metrics import VRU_CLASSES, ReplayMetrics
+from .metrics import ReplayMetrics, VRU_CLASSES
 from .realtime import simulate_single_slot
+from ..errors import VruDetectorError
 
 STAGES = ('read_decode', 'preprocess', 'inference', 'postprocess', 'detector', 'total')
 
@@ -274,7 +275,7 @@ class PredictionBagWriter:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         from .make_bag import sensor_qos
-        from .vision_msgs_types import typestore_with_vision_msgs
+        from ..ros.msg_types import typestore_with_vision_msgs
 
         self.ts = typestore_with_vision_msgs()
         self.names, self.conf = tuple(names), conf
@@ -348,7 +349,7 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-eval-bag', description=__doc__.split('\n\n')[0],
+    p = argparse.ArgumentParser(prog='vru-eval-bag', description=__doc__.strip().split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('bag', type=Path, help='rosbag2 folder (mcap or sqlite3)')
     p.add_argument('--model', type=Path, required=True, help='.onnx / .engine / .pt')

@@ -1,4 +1,5 @@
-"""Ground-truth boxes from the label formats people have: YOLO txt, COCO JSON, BDD100K JSON, MOT.
+"""
+Ground-truth boxes from the label formats people have: YOLO txt, COCO JSON, BDD100K JSON, MOT.
 
 Every reader returns the same value, a :class:`GroundTruth` (frames of :class:`FrameTruth` with
 xyxy boxes in original-image pixels and class ids in the *model's* class list), so evaluation,
@@ -9,11 +10,11 @@ Image paths named in label files are checked not to escape the dataset folder.
 from __future__ import annotations
 
 import configparser
+from dataclasses import dataclass, field
 import json
 import math
-import re
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -35,7 +36,8 @@ MOT_CLASSES = {1: 'person', 2: 'rider', 3: 'car', 4: 'bicycle', 5: 'motorcycle',
 
 @dataclass(frozen=True)
 class FrameTruth:
-    """Ground truth of one image / video frame.
+    """
+    Ground truth of one image / video frame.
 
     key: image file stem (image datasets) or 1-based frame number as a string (MOT).
     xyxy: float32 [N, 4] boxes in pixels of the original image.
@@ -108,7 +110,7 @@ def natural_key(text: str) -> tuple:
 
 
 def safe_relative(name: str, where: str) -> str:
-    """A label file's image path, refused if absolute or escaping the dataset folder ('..')."""
+    """Check a label file's image path: refused if absolute or leaving the dataset ('..')."""
     if not isinstance(name, str) or not name.strip():
         raise LabelFormatError(f'{where}: image name must be a non-empty string, got {name!r}')
     if '\x00' in name:
@@ -230,7 +232,8 @@ def parse_yolo_lines(text: str, image_shape: tuple[int, int], n_classes: int, wh
 def read_yolo_labels(labels_dir: str | Path, names: Sequence[str],
                      image_dir: str | Path | None = None,
                      source_names: Sequence[str] | None = None) -> GroundTruth:
-    """A YOLO ``labels/<split>`` folder (normalised ``class cx cy w h``) in pixels.
+    """
+    Read a YOLO ``labels/<split>`` folder (normalised ``class cx cy w h``) into pixels.
 
     Image sizes come from the images beside (``images/<split>``, or ``image_dir``).
     ``source_names`` are the dataset's class names when they differ from the model's; classes
@@ -278,7 +281,8 @@ def _image_key(name: str, where: str) -> str:
 
 
 def read_coco_json(path: str | Path, names: Sequence[str]) -> GroundTruth:
-    """COCO ``instances_*.json``: ``bbox`` [x, y, w, h] pixels; ``iscrowd`` boxes are ignored.
+    """
+    COCO ``instances_*.json``: ``bbox`` [x, y, w, h] pixels; ``iscrowd`` boxes are ignored.
 
     Categories are matched to the model's classes by name; others are dropped.
     """
@@ -341,7 +345,8 @@ def read_coco_json(path: str | Path, names: Sequence[str]) -> GroundTruth:
 
 # ----------------------------------------------------------------------------- BDD100K
 def read_bdd_json(path: str | Path, names: Sequence[str]) -> GroundTruth:
-    """BDD100K detection JSON: ``[{name, labels: [{category, box2d: {x1,y1,x2,y2}}]}]``.
+    """
+    BDD100K detection JSON: ``[{name, labels: [{category, box2d: {x1,y1,x2,y2}}]}]``.
 
     Also accepts the Scalabel ``{"frames": [...]}`` wrapper. Categories map by name
     (bike -> bicycle, motor -> motorcycle, pedestrian -> person); others are dropped.
@@ -390,7 +395,7 @@ def read_bdd_json(path: str | Path, names: Sequence[str]) -> GroundTruth:
 
 # ----------------------------------------------------------------------------- MOT
 def read_seqinfo(path: Path) -> dict[str, str]:
-    """MOTChallenge seqinfo.ini as a dict (frameRate, seqLength, imWidth, imHeight)."""
+    """Read a MOTChallenge seqinfo.ini as a dict (frameRate, seqLength, imWidth, imHeight)."""
     parser = configparser.ConfigParser()
     try:
         parser.read_string(path.read_text())
@@ -411,7 +416,8 @@ def find_seqinfo(gt_path: Path) -> Path | None:
 
 def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None = None,
                 image_shape: tuple[int, int] | None = None) -> GroundTruth:
-    """MOTChallenge ``gt.txt``: ``frame,id,left,top,width,height,flag[,class,vis | ,x,y,z]``.
+    """
+    Read a MOTChallenge ``gt.txt``: ``frame,id,left,top,width,height,flag[,...]``.
 
     Keys are the 1-based frame numbers as strings. ``flag`` 0 boxes are ignore regions. 9-column
     files (MOT16/17) carry a class (pedestrian, car, ...; distractors become ignore regions);

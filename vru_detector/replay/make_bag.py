@@ -1,4 +1,5 @@
-r"""``vru-make-bag``: a rosbag2 (mcap or sqlite3) of camera frames plus ground truth.
+r"""
+``vru-make-bag``: a rosbag2 (mcap or sqlite3) of camera frames plus ground truth.
 
 Turns an image folder or a video into what a car would have recorded: ``sensor_msgs/Image``
 (bgr8) or ``CompressedImage`` (JPEG) at a fixed rate with a frame_id, and the labels as a
@@ -13,21 +14,21 @@ definitions and metadata.yaml (offered QoS, message definitions) is written by r
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import dataclass
+import json
 from pathlib import Path
+import sys
 from typing import Iterator, Literal, Sequence
 
 import cv2
 import numpy as np
 
-from ..errors import VruDetectorError
 from .bag_images import FRAME_KEYS
 from .errors import BagReadError, LabelFormatError
-from .ground_truth import IMAGE_SUFFIXES, GroundTruth, load_ground_truth, natural_key
-from .messages import IGNORE_ID, detection_array, header, image_message
-from .vision_msgs_types import typestore_with_vision_msgs
+from .ground_truth import GroundTruth, IMAGE_SUFFIXES, load_ground_truth, natural_key
+from .messages import detection_array, header, IGNORE_ID, image_message
+from ..errors import VruDetectorError
+from ..ros.msg_types import typestore_with_vision_msgs
 
 VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 DEFAULT_START_NS = 1_700_000_000 * 1_000_000_000  # fixed epoch: bags are reproducible
@@ -46,7 +47,7 @@ class BagSummary:
 
 
 def sensor_qos() -> list:
-    """The offered QoS of a typical camera publisher: reliable, volatile, keep last 10."""
+    """Return the offered QoS of a typical camera publisher: reliable, volatile, keep last 10."""
     from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
                                     QosReliability, QosTime)
 
@@ -106,7 +107,8 @@ def write_bag(frames: Iterator[tuple[str, np.ndarray]], out: Path, fps: float,
               gt_topic: str = '/ground_truth/detections', start_ns: int = DEFAULT_START_NS,
               jpeg_quality: int = 90, version: Literal[8, 9] = 8,
               progress: bool = True) -> BagSummary:
-    """Write ``frames`` (key, BGR) as a rosbag2 at ``fps``, with ground truth if given.
+    """
+    Write ``frames`` (key, BGR) as a rosbag2 at ``fps``, with ground truth if given.
 
     Frame keys are stored in metadata custom_data (``vru_detector.frame_keys``) so evaluation
     can match label files to frames exactly. Version 8 metadata is the newest that the Humble
@@ -172,7 +174,7 @@ def write_bag(frames: Iterator[tuple[str, np.ndarray]], out: Path, fps: float,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-make-bag', description=__doc__.split('\n\n')[0],
+    p = argparse.ArgumentParser(prog='vru-make-bag', description=__doc__.strip().split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--images', type=Path, help='folder of images (natural name order)')

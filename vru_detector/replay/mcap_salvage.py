@@ -1,4 +1,5 @@
-"""Read the messages of an MCAP file front to back, up to where it is damaged.
+"""
+Read the messages of an MCAP file front to back, up to where it is damaged.
 
 A recording cut short (power loss, full disk, killed recorder) has no summary section, so
 rosbags refuses to open it. The records before the cut are intact, though: this walks them in
@@ -7,11 +8,11 @@ stops cleanly at the first incomplete record, reporting where.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 import mmap
+from pathlib import Path
 import struct
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 MAGIC = b'\x89MCAP0\r\n'

@@ -1,4 +1,5 @@
-"""Build and read the few ROS messages replay needs, as rosbags dataclasses (no rclpy).
+"""
+Build and read the few ROS messages replay needs, as rosbags dataclasses (no rclpy).
 
 Image / CompressedImage from a BGR array; vision_msgs/Detection2DArray from boxes and back.
 Ground-truth ignore regions (COCO crowd, MOT flag 0) travel as detections with ``id`` 'ignore'.
@@ -67,7 +68,8 @@ def detection_array(ts: Typestore, hdr: Any, xyxy: np.ndarray, labels: Sequence[
 
 def read_detection_array(msg: Any, names: Sequence[str]
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(xyxy float32, class_ids int64, scores float32, ignore bool) of a Detection2DArray.
+    """
+    (xyxy float32, class_ids int64, scores float32, ignore bool) of a Detection2DArray.
 
     The best hypothesis of each detection names the class (by name, or by a numeric id);
     classes the model does not know are dropped.

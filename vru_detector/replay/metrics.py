@@ -1,4 +1,5 @@
-"""Everything measured on a replay: COCO mAP, operating-point P/R/F1, misses, false alarms.
+"""
+Everything measured on a replay: COCO mAP, operating-point P/R/F1, misses, false alarms.
 
 :class:`ReplayMetrics` takes one frame at a time (ground truth + detections at a low score
 threshold) so a run that stops on a corrupt frame can still report what it saw. The operating
@@ -6,14 +7,14 @@ point (the score threshold the node uses) is applied afterwards, on the same mat
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+import math
 from typing import Sequence
 
 import numpy as np
 
-from .coco_eval import (AREA_RANGES, CocoResult, ImageClassEval, accumulate, box_area, coco_iou,
-                        evaluate_image_class)
+from .coco_eval import (accumulate, AREA_RANGES, box_area, coco_iou, CocoResult,
+                        evaluate_image_class, ImageClassEval)
 from .ground_truth import FrameTruth
 
 VRU_CLASSES = ('person', 'rider', 'bicycle', 'motorcycle')
@@ -88,7 +89,8 @@ class ReplayMetrics:
 
     def operating_point(self, conf: float, lost: set[int] | frozenset[int] = frozenset()
                         ) -> dict:
-        """Precision / recall / F1 per class and overall (micro) at score >= conf, IoU 0.5.
+        """
+        Precision / recall / F1 per class and overall (micro) at score >= conf, IoU 0.5.
 
         ``lost``: positions of frames whose detections never came out (dropped by a live node):
         their objects count as missed and their detections not at all.
@@ -187,7 +189,8 @@ class ReplayMetrics:
         return out
 
     def confusion_matrix(self, conf: float, iou: float = 0.5) -> np.ndarray:
-        """[K+1, K+1] counts, rows = predicted class, columns = true class; last = background.
+        """
+        [K+1, K+1] counts, rows = predicted class, columns = true class; last = background.
 
         Class-agnostic one-to-one matching at IoU >= ``iou`` (highest IoU first), as
         ultralytics draws it; ignore regions and detections on them are left out.

@@ -1,4 +1,5 @@
-"""What a live node would have dropped: replay arrivals against measured latency (no sleeping).
+"""
+What a live node would have dropped: replay arrivals against measured latency (no sleeping).
 
 The node keeps one slot, newest frame wins: a frame that arrives while the detector is busy
 waits in the slot and is replaced (dropped) by the next arrival. This is exact event
@@ -31,7 +32,8 @@ class RealtimeResult:
 
 
 def simulate_single_slot(arrival_ns: ArrayLike, latency_ms: ArrayLike) -> RealtimeResult:
-    """Newest-frame-wins single-slot queue in front of one worker.
+    """
+    Newest-frame-wins single-slot queue in front of one worker.
 
     ``arrival_ns`` must be non-decreasing (bag order). A frame that arrives while the worker is
     idle starts at once; otherwise it takes the slot, dropping the frame waiting there.

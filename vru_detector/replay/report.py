@@ -1,4 +1,5 @@
-"""The evaluation report: metrics.json, report.md, PNGs (PR curves, confusion, worst frames).
+"""
+The evaluation report: metrics.json, report.md, PNGs (PR curves, confusion, worst frames).
 
 Plots use matplotlib's Agg backend (no display needed); the worst-frames grid marks missed
 objects in red, false alarms in orange, hits in green, so problems are visible at a glance.
@@ -71,7 +72,7 @@ def plot_pr_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], ap50: Ma
 
 
 def plot_confusion(matrix: np.ndarray, labels: Sequence[str], path: Path) -> Path:
-    """Counts, columns normalised to the true class (rows: predicted)."""
+    """Plot counts, coloured by the share of the true class (rows: predicted)."""
     plt = _plt()
     m = np.asarray(matrix, np.float64)
     col = m.sum(0, keepdims=True)
@@ -95,7 +96,7 @@ def plot_confusion(matrix: np.ndarray, labels: Sequence[str], path: Path) -> Pat
 
 def annotate_errors(image: np.ndarray, rec: FrameRecord, names: Sequence[str],
                     conf: float) -> np.ndarray:
-    """The frame with misses (red), false alarms (orange) and hits (green) drawn."""
+    """Draw misses (red), false alarms (orange) and hits (green) on a copy of the frame."""
     out = image.copy()
     thick = max(2, round(max(out.shape[:2]) / 400))
     for box, cls, ign, score in zip(rec.truth.xyxy, rec.truth.class_ids, rec.truth.ignore,
@@ -121,7 +122,7 @@ def annotate_errors(image: np.ndarray, rec: FrameRecord, names: Sequence[str],
 
 def plot_worst_frames(tiles: Sequence[tuple[str, np.ndarray]], path: Path,
                       columns: int = 3) -> Path | None:
-    """A grid of annotated frames with their titles."""
+    """Plot a grid of annotated frames with their titles."""
     if not tiles:
         return None
     plt = _plt()
@@ -151,7 +152,7 @@ def _fmt(v: object, digits: int = 3) -> str:
 
 
 def write_markdown(metrics: Mapping, path: Path, images: Sequence[str] = ()) -> Path:
-    """A human summary of metrics.json."""
+    """Write report.md, a human summary of metrics.json."""
     c = metrics.get('coco', {})
     op = metrics.get('operating_point', {})
     lines = [f'# Replay evaluation: {metrics.get("bag", "")}', '']

@@ -136,6 +136,8 @@ class BagImages:
 
     def __init__(self, bag: str | Path, topic: str) -> None:
         self.bag = Path(bag)
+        if self.bag.suffix in ('.mcap', '.db3') and (self.bag.parent / 'metadata.yaml').is_file():
+            self.bag = self.bag.parent  # a storage file of a bag folder: open the folder
         self.topic = topic
         self.reader: Any = None
         self.salvage: Path | None = None

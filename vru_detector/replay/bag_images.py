@@ -302,3 +302,9 @@ def iter_bag_images(bag_path: str | Path, topic: str) -> Iterator[tuple[str, np.
     with BagImages(bag_path, topic) as frames:
         for frame in frames:
             yield frame.key, frame.image, frame.stamp_ns
+
+
+def bag_frame_count(bag_path: str | Path, topic: str) -> int:
+    """Return the number of messages on ``topic`` (for progress bars; reads only the index)."""
+    with BagImages(bag_path, topic) as frames:
+        return frames.count

@@ -339,3 +339,22 @@ def test_bag_labelled_with_the_models_own_output_scores_perfectly(
     assert strict['operating_point']['all']['tp'] == strict['operating_point']['all']['fp'] == 0
     assert strict['coco'] == m['coco']  # mAP does not depend on the operating threshold
     assert (tmp_path / 'strict' / 'worst_frames.png').is_file()
+
+
+def test_make_bag_refuses_bad_input_and_leaves_nothing_behind(tmp_path, capsys):
+    images = tmp_path / 'images'
+    images.mkdir()
+    cv2.imwrite(str(images / 'a.jpg'), np.full((48, 64, 3), 90, np.uint8))
+    (images / 'b.jpg').write_bytes(b'not a jpeg')
+    out = tmp_path / 'bag'
+    assert make_main(['--images', str(images), '--out', str(out)]) == 2
+    assert 'b.jpg' in capsys.readouterr().err and not out.exists()
+    (images / 'b.jpg').unlink()
+    (tmp_path / 'labels').mkdir()
+    (tmp_path / 'labels' / 'a.txt').write_text('0 0.5 0.5 0.2\n')
+    assert make_main(['--images', str(images), '--labels', str(tmp_path / 'labels'),
+                      '--out', str(out)]) == 2
+    assert 'expected 5 fields' in capsys.readouterr().err and not out.exists()
+    assert make_main(['--images', str(images), '--out', str(out), '--storage', 'sqlite3']) == 0
+    assert make_main(['--images', str(images), '--out', str(out)]) == 2  # never overwrites
+    assert 'exists' in capsys.readouterr().err

@@ -17,6 +17,7 @@ import argparse
 from dataclasses import dataclass
 import json
 from pathlib import Path
+import shutil
 import sys
 from typing import Iterator, Literal, Sequence
 
@@ -133,38 +134,43 @@ def write_bag(frames: Iterator[tuple[str, np.ndarray]], out: Path, fps: float,
     gt_frames = 0
     missing: list[str] = []
     writer = Writer(out, version=version, storage_plugin=plugin)
-    with writer:
-        img_type = 'sensor_msgs/msg/CompressedImage' if compressed else 'sensor_msgs/msg/Image'
-        img_conn = writer.add_connection(image_topic, img_type, typestore=ts,
-                                         offered_qos_profiles=sensor_qos())
-        gt_conn = None
-        if truth is not None:
-            gt_conn = writer.add_connection(gt_topic, 'vision_msgs/msg/Detection2DArray',
-                                            typestore=ts, offered_qos_profiles=sensor_qos())
-        for i, (key, image) in enumerate(tqdm(frames, desc=f'writing {out.name}', unit='frame',
-                                              disable=not progress)):
-            stamp = start_ns + int(round(i * 1e9 / fps))
-            hdr = header(ts, stamp, frame_id)
-            msg, msgtype = image_message(ts, image, hdr, compressed, jpeg_quality)
-            writer.write(img_conn, stamp, ts.serialize_cdr(msg, msgtype))
-            keys.append(key)
-            if gt_conn is not None and truth is not None:
-                frame = truth.get(key)
-                if frame is None:
-                    missing.append(key)
-                    xyxy, labels, ids = np.zeros((0, 4)), [], []
-                else:
-                    h, w = image.shape[:2]
-                    frame = frame.clipped(h, w)
-                    xyxy = frame.xyxy
-                    labels = [truth.names[c] for c in frame.class_ids]
-                    ids = [IGNORE_ID if ig else '' for ig in frame.ignore]
-                    gt_frames += 1
-                gt = detection_array(ts, hdr, xyxy, labels, None, ids)
-                writer.write(gt_conn, stamp, ts.serialize_cdr(
-                    gt, 'vision_msgs/msg/Detection2DArray'))
-        writer.set_custom_data(FRAME_KEYS, json.dumps(keys))
+    try:
+        with writer:
+            img_type = 'sensor_msgs/msg/CompressedImage' if compressed else 'sensor_msgs/msg/Image'
+            img_conn = writer.add_connection(image_topic, img_type, typestore=ts,
+                                             offered_qos_profiles=sensor_qos())
+            gt_conn = None
+            if truth is not None:
+                gt_conn = writer.add_connection(gt_topic, 'vision_msgs/msg/Detection2DArray',
+                                                typestore=ts, offered_qos_profiles=sensor_qos())
+            for i, (key, image) in enumerate(tqdm(frames, desc=f'writing {out.name}', unit='frame',
+                                                  disable=not progress)):
+                stamp = start_ns + int(round(i * 1e9 / fps))
+                hdr = header(ts, stamp, frame_id)
+                msg, msgtype = image_message(ts, image, hdr, compressed, jpeg_quality)
+                writer.write(img_conn, stamp, ts.serialize_cdr(msg, msgtype))
+                keys.append(key)
+                if gt_conn is not None and truth is not None:
+                    frame = truth.get(key)
+                    if frame is None:
+                        missing.append(key)
+                        xyxy, labels, ids = np.zeros((0, 4)), [], []
+                    else:
+                        h, w = image.shape[:2]
+                        frame = frame.clipped(h, w)
+                        xyxy = frame.xyxy
+                        labels = [truth.names[c] for c in frame.class_ids]
+                        ids = [IGNORE_ID if ig else '' for ig in frame.ignore]
+                        gt_frames += 1
+                    gt = detection_array(ts, hdr, xyxy, labels, None, ids)
+                    writer.write(gt_conn, stamp, ts.serialize_cdr(
+                        gt, 'vision_msgs/msg/Detection2DArray'))
+            writer.set_custom_data(FRAME_KEYS, json.dumps(keys))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # no half-written bag left behind
+        raise
     if not keys:
+        shutil.rmtree(out, ignore_errors=True)
         raise VruDetectorError('no frames were written (empty folder/video or --start too large)')
     if missing:
         print(f'warning: {len(missing)} frame(s) have no ground truth (written as empty): '

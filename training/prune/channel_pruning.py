@@ -4,9 +4,11 @@ Torch-Pruning's ``DependencyGraph`` finds the coupled channels (C2f concat, resi
 SPPF, the Detect head's inputs); ``BNScaleImportance`` scores each channel group by the mean
 |gamma| of its BatchNorms. The channels to remove are chosen here, not by Torch-Pruning's
 global pruner, because that pruner has no per-layer minimum and rounds every layer down:
-one global threshold is searched so the pruned share of channels is as close as possible to
-the requested ratio *after* each layer keeps at least ``min_channels`` and a multiple of
-``round_to`` channels. The plan is explicit (which channels of which BatchNorm go), so it can
+all channels are ranked globally by importance and one cut in that ranking is searched so the
+pruned share of channels is as close as possible to the requested ratio *after* each layer
+keeps at least ``min_channels`` and a multiple of ``round_to`` channels (moving the cut by one
+channel changes the pruned count by at most ``round_to``, so the ratio is reached within
+``round_to / prunable channels`` unless the minimums make it unreachable). The plan is explicit (which channels of which BatchNorm go), so it can
 be checked: zeroing those channels' gamma and beta changes nothing downstream.
 
 The Detect head's final 1x1 convs (box and class outputs) and the DFL integral conv are never
@@ -86,8 +88,8 @@ class PrunePlan:
     @property
     def tolerance(self) -> float:
         """How far the achieved ratio may sit from the requested one because of rounding:
-        half a ``round_to`` step in every group, as a share of all prunable channels."""
-        return self.settings.round_to * len(self.groups) / 2 / max(self.channels_before, 1)
+        one ``round_to`` step, as a share of all prunable channels."""
+        return self.settings.round_to / max(self.channels_before, 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {'settings': asdict(self.settings), 'threshold': self.threshold,
@@ -189,38 +191,45 @@ def plan_pruning(model: nn.Module, settings: PruneSettings, graph: Any = None) -
     groups = _prunable_groups(graph, model)
     if not groups:
         raise ValueError('no prunable BatchNorm channel groups found in the model')
-    sorted_imps = [torch.sort(imp).values for _, _, imp in groups]
+    # One global ranking of all channels by importance (stable, so ties are broken by
+    # position and any count can be reached); a group's channels below rank k are candidates.
+    imps = torch.cat([imp for _, _, imp in groups])
+    order = torch.argsort(imps, stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))
+    group_ranks, start = [], 0
+    for _, _, imp in groups:
+        group_ranks.append(rank[start:start + len(imp)])
+        start += len(imp)
+    sorted_ranks = [torch.sort(r).values for r in group_ranks]
+    total = len(imps)
 
-    def kept_at(threshold: float) -> list[int]:
-        return [_kept(len(s), int(torch.searchsorted(s, threshold)), settings)
-                for s in sorted_imps]
+    def kept_at(k: int) -> list[int]:
+        return [_kept(len(r), int(torch.searchsorted(r, k)), settings) for r in sorted_ranks]
 
     if settings.ratio is not None:
-        total = sum(len(s) for s in sorted_imps)
         target = settings.ratio * total
-        candidates = torch.unique(torch.cat(sorted_imps))
-        candidates = torch.cat([candidates, candidates[-1:] + 1.0]).tolist()
-        lo, hi = 0, len(candidates) - 1  # smallest candidate whose pruned count >= target
+        lo, hi = 0, total  # smallest k whose pruned count reaches the target
         while lo < hi:
             mid = (lo + hi) // 2
-            if total - sum(kept_at(candidates[mid])) >= target:
+            if total - sum(kept_at(mid)) >= target:
                 hi = mid
             else:
                 lo = mid + 1
-        best = lo
+        k = lo
         if lo > 0:
-            under = total - sum(kept_at(candidates[lo - 1]))
-            over = total - sum(kept_at(candidates[lo]))
-            best = lo - 1 if target - under < over - target else lo
-        threshold = float(candidates[best])
+            under = total - sum(kept_at(lo - 1))
+            over = total - sum(kept_at(lo))
+            k = lo - 1 if target - under < over - target else lo
     else:
-        threshold = float(settings.threshold)
+        k = int((imps < settings.threshold).sum())
+    threshold = float(imps[order[k]]) if k < total else float(imps.max())
 
     plans = []
     name_of = graph._module2name
-    for (root, fn, imp), keep in zip(groups, kept_at(threshold)):
+    for (root, fn, imp), ranks, keep in zip(groups, group_ranks, kept_at(k)):
         n_pruned = len(imp) - keep
-        pruned = sorted(torch.argsort(imp)[:n_pruned].tolist()) if n_pruned > 0 else []
+        pruned = sorted(torch.argsort(ranks)[:n_pruned].tolist()) if n_pruned > 0 else []
         plan = GroupPlan(root=name_of[root], channels=len(imp), pruned=pruned)
         if pruned:
             for dep, idxs in graph.get_pruning_group(root, fn, pruned):

@@ -4,29 +4,26 @@ from __future__ import annotations
 import copy
 import json
 import os
+from pathlib import Path
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 torch = pytest.importorskip('torch')
 pytest.importorskip('torch_pruning')
 pytest.importorskip('ultralytics')
-
 from torch import nn  # noqa: E402
-
 from training.models import build_yolo  # noqa: E402
 from training.prune.c2f_split_free import C2fSplitFree, replace_c2f  # noqa: E402
-from training.prune.channel_pruning import (PruneSettings, apply_plan, build_graph,  # noqa: E402
+from training.prune.channel_pruning import (apply_plan, build_graph,  # noqa: E402
                                             head_output_layers, plan_pruning,
-                                            prepare_for_pruning, prune_model,
+                                            prepare_for_pruning, prune_model, PruneSettings,
                                             zero_planned_channels)
 from training.prune.checkpoint import load_model, save_pruned  # noqa: E402
-from training.prune.sparsity import (SparsitySchedule, add_l1_subgradient,  # noqa: E402
-                                     sparsity_targets)
+from training.prune.sparsity import (add_l1_subgradient, sparsity_targets,  # noqa: E402
+                                     SparsitySchedule)
 
 REPO = Path(__file__).resolve().parents[1]
 IMGSZ = 160
@@ -185,9 +182,10 @@ def staged_bdd(bdd_yaml, tmp_path_factory) -> Path:
     return stage_dataset(bdd_yaml, tmp_path_factory.mktemp('bdd'))
 
 
-_SHORT = dict(epochs=1, imgsz=IMGSZ, batch=8, fraction=0.1, workers=0, device='cpu',
-              plots=False, val=False, amp=False, optimizer='SGD', lr0=0.01,
-              warmup_epochs=0, seed=0, deterministic=True, verbose=False, exist_ok=True)
+_SHORT = {'epochs': 1, 'imgsz': IMGSZ, 'batch': 8, 'fraction': 0.1, 'workers': 0,
+          'device': 'cpu', 'plots': False, 'val': False, 'amp': False, 'optimizer': 'SGD',
+          'lr0': 0.01, 'warmup_epochs': 0, 'seed': 0, 'deterministic': True, 'verbose': False,
+          'exist_ok': True}
 
 
 @pytest.mark.slow
@@ -209,7 +207,7 @@ def test_sparsity_training_shrinks_gammas_and_logs_histograms(tmp_path, staged_b
     assert record['epoch'] == 1 and record['lambda'] == 0.5 and 0 <= record['near_zero'] <= 1
 
 
-_CHILD = textwrap.dedent('''
+_CHILD = textwrap.dedent("""
     import sys
     import numpy as np
     import onnxruntime as ort
@@ -223,7 +221,7 @@ _CHILD = textwrap.dedent('''
     onnx = yolo.export(format='onnx', imgsz=x.shape[-1], simplify=False, dynamic=False)
     sess = ort.InferenceSession(onnx, providers=['CPUExecutionProvider'])
     np.save(out_dir + '/onnx.npy', sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0])
-''')
+""")
 
 
 @pytest.mark.slow

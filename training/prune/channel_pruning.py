@@ -8,16 +8,17 @@ all channels are ranked globally by importance and one cut in that ranking is se
 pruned share of channels is as close as possible to the requested ratio *after* each layer
 keeps at least ``min_channels`` and a multiple of ``round_to`` channels (moving the cut by one
 channel changes the pruned count by at most ``round_to``, so the ratio is reached within
-``round_to / prunable channels`` unless the minimums make it unreachable). The plan is explicit (which channels of which BatchNorm go), so it can
-be checked: zeroing those channels' gamma and beta changes nothing downstream.
+``round_to / prunable channels`` unless the minimums make it unreachable). The plan is
+explicit (which channels of which BatchNorm go), so it can be checked: zeroing those channels'
+gamma and beta changes nothing downstream.
 
 The Detect head's final 1x1 convs (box and class outputs) and the DFL integral conv are never
 pruned (their outputs are the model's output format); their inputs may shrink.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
+import math
 from typing import Any, Callable
 
 import torch
@@ -28,8 +29,11 @@ from .c2f_split_free import replace_c2f
 
 @dataclass
 class PruneSettings:
-    """How much to prune. Exactly one of ``ratio`` (share of prunable channels) or
-    ``threshold`` (|gamma| below which a channel goes) is used; ``ratio`` wins if both set."""
+    """How much to prune.
+
+    Exactly one of ``ratio`` (share of prunable channels) or ``threshold`` (|gamma| below
+    which a channel goes) is used; ``ratio`` wins if both are set.
+    """
 
     ratio: float | None = 0.5
     threshold: float | None = None
@@ -87,8 +91,10 @@ class PrunePlan:
 
     @property
     def tolerance(self) -> float:
-        """How far the achieved ratio may sit from the requested one because of rounding:
-        one ``round_to`` step, as a share of all prunable channels."""
+        """How far the achieved ratio may sit from the requested one (rounding).
+
+        One ``round_to`` step, as a share of all prunable channels.
+        """
         return self.settings.round_to / max(self.channels_before, 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,7 +166,8 @@ def _idx(i: Any) -> int:
     return int(getattr(i, 'idx', i))
 
 
-def _prunable_groups(graph: Any, model: nn.Module) -> list[tuple[nn.Module, Callable, torch.Tensor]]:
+def _prunable_groups(graph: Any, model: nn.Module
+                     ) -> list[tuple[nn.Module, Callable, torch.Tensor]]:
     """(root module, pruning fn, per-channel importance) of every group with BatchNorms."""
     import torch_pruning as tp
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .channel_pruning import PruneSettings
-from .pipeline import STAGES, PruneJob, run_job
+from .pipeline import PruneJob, run_job, STAGES
 from .sparsity import SCHEDULES, SparsitySchedule
 
 

@@ -1,4 +1,4 @@
-"""BatchNorm gamma statistics and histograms: how sparse is the network getting?"""
+"""BatchNorm gamma statistics and histograms: how sparse the network is getting."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -10,19 +10,19 @@ Everything goes into one run directory::
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+import shutil
 from typing import Any
 
 from ultralytics.utils import LOGGER
 
-from ..datasets import stage_dataset
-from .channel_pruning import PruneSettings, prune_model
+from .channel_pruning import prune_model, PruneSettings
 from .checkpoint import load_model, save_pruned
 from .finetune import finetune_pruned
-from .report import ModelSummary, export_onnx, measure_cost, ort_latency, write_report
+from .report import export_onnx, measure_cost, ModelSummary, ort_latency, write_report
 from .sparsity import SparsitySchedule, train_sparse
+from ..datasets import stage_dataset
 
 STAGES = ('sparsity', 'prune', 'finetune')
 
@@ -57,7 +57,8 @@ class PruneJob:
         if bad:
             raise ValueError(f'unknown prune stage(s) {bad}; expected some of {STAGES}')
         if not Path(self.model).is_file():
-            raise FileNotFoundError(f'input model {self.model} not found (give the KD student .pt)')
+            raise FileNotFoundError(f'input model {self.model} not found '
+                                    '(give the KD student .pt)')
         needs_data = {'sparsity', 'finetune'} & set(self.stages) or self.validate
         if needs_data and (self.data is None or not Path(self.data).is_file()):
             raise FileNotFoundError(f'dataset yaml {self.data} not found; training and '

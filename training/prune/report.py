@@ -5,10 +5,10 @@ FLOPs are reported as 2 x MACs, the convention ultralytics' GFLOPs also uses.
 """
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
+import json
 from pathlib import Path
+import time
 from typing import Any
 
 import numpy as np
@@ -130,8 +130,8 @@ def render_markdown(models: list[ModelSummary], plan: dict[str, Any] | None,
     if plan:
         s = plan['settings']
         lines += ['', '## Channel pruning', '',
-                  f'- requested: ' + (f'ratio {s["ratio"]}' if s.get('ratio') is not None
-                                      else f'|gamma| threshold {s["threshold"]}'),
+                  '- requested: ' + (f'ratio {s["ratio"]}' if s.get('ratio') is not None
+                                     else f'|gamma| threshold {s["threshold"]}'),
                   f'- achieved: {plan["achieved_ratio"]:.4f} of prunable channels '
                   f'({plan["channels_before"]} -> {plan["channels_after"]}), global '
                   f'|gamma| threshold {plan["threshold"]:.4g}',

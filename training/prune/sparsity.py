@@ -8,8 +8,8 @@ output convs are never touched (they have no BatchNorm and define the output for
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+import json
 from pathlib import Path
 from typing import Iterable
 

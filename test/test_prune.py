@@ -296,3 +296,10 @@ def test_cli_runs_all_stages_and_writes_report(tmp_path, trained_tiny, bdd_yaml)
     md = (out / 'prune_report.md').read_text()
     assert f'{IMGSZ}x{IMGSZ}' in md and '| pruned |' in md
     assert list((out / 'sparsity' / 'train' / 'sparsity').glob('gamma_epoch*.png'))
+    # KD fine-tune (CWD) from the unpruned model when the distill trainer exists, else plain
+    try:
+        import training.distill.trainer  # noqa: F401
+        method = 'kd'
+    except ImportError:
+        method = 'plain'
+    assert any(n.startswith(f'fine-tune ({method})') for n in report['notes']), report['notes']

@@ -20,6 +20,7 @@ from ultralytics.utils import LOGGER
 
 from .channel_pruning import head_output_layers
 from .gamma_stats import collect_gammas, gamma_stats, plot_gamma_histogram
+from .trainers import checkpoint_module
 
 SCHEDULES = ('constant', 'linear')
 
@@ -75,6 +76,15 @@ class SparsityTrainer(DetectionTrainer):
         self._targets: list[nn.BatchNorm2d] | None = None
         self._targets_of: int | None = None
         self.add_callback('on_train_epoch_end', _log_gammas)
+
+    def get_model(self, cfg=None, weights=None, verbose: bool = True):
+        """Train a given checkpoint's module as is (pruned ones too); build from yaml else."""
+        if weights is None:
+            return super().get_model(cfg, weights, verbose)
+        model = checkpoint_module(weights).float()
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
 
     def sparsity_bns(self) -> list[nn.BatchNorm2d]:
         from ultralytics.utils.torch_utils import unwrap_model

@@ -30,7 +30,7 @@ IMGSZ = 160
 
 
 def _random_tiny(tmp_path: Path, seed: int = 0) -> nn.Module:
-    """A tiny YOLOv8 with spread-out BN statistics, so channels differ in importance."""
+    """Build a tiny YOLOv8 with spread-out BN statistics, so channels differ in importance."""
     torch.manual_seed(seed)
     model = build_yolo('tiny', workdir=tmp_path).model.eval()
     with torch.no_grad():
@@ -44,7 +44,7 @@ def _random_tiny(tmp_path: Path, seed: int = 0) -> nn.Module:
 
 
 def _raw_head(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(decoded predictions, raw box+class logits) of an eval-mode DetectionModel."""
+    """Return (decoded predictions, raw box+class logits) of an eval-mode DetectionModel."""
     with torch.no_grad():
         decoded, raw = model.eval()(x)
     return decoded, torch.cat([raw['boxes'], raw['scores']], 1)

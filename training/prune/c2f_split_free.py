@@ -28,7 +28,7 @@ class C2fSplitFree(nn.Module):
 
 
 def _half_conv(conv: nn.Module, sl: slice) -> nn.Module:
-    """A copy of an ultralytics ``Conv`` keeping output channels ``sl`` (conv + BN + act)."""
+    """Copy an ultralytics ``Conv`` keeping only output channels ``sl`` (conv + BN + act)."""
     from ultralytics.nn.modules import Conv
 
     src = conv.conv
@@ -51,7 +51,7 @@ def _half_conv(conv: nn.Module, sl: slice) -> nn.Module:
 
 
 def from_c2f(c2f: nn.Module) -> C2fSplitFree:
-    """The split-free equivalent of an ultralytics ``C2f`` (weights copied, layer tags kept)."""
+    """Build the split-free equivalent of a ``C2f`` (weights copied, layer tags kept)."""
     if not hasattr(c2f.cv1, 'bn'):
         raise ValueError(f'{type(c2f).__name__}.cv1 has no BatchNorm (fused model?); '
                          'convert C2f blocks before fusing Conv+BN')

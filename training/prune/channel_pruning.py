@@ -106,7 +106,7 @@ class PrunePlan:
 
 
 def detect_head(model: nn.Module) -> nn.Module:
-    """The Detect module (last layer) of an ultralytics DetectionModel."""
+    """Return the Detect module (last layer) of an ultralytics DetectionModel."""
     from ultralytics.nn.modules import Detect
 
     layers = getattr(model, 'model', None)
@@ -118,7 +118,7 @@ def detect_head(model: nn.Module) -> nn.Module:
 
 
 def head_output_layers(model: nn.Module) -> list[nn.Module]:
-    """The Detect head's final convs (box, class; one2one copies too) and the DFL conv."""
+    """List the Detect head's final convs (box, class, one2one copies) and the DFL conv."""
     head = detect_head(model)
     layers: list[nn.Module] = []
     for attr in ('cv2', 'cv3', 'one2one_cv2', 'one2one_cv3'):

@@ -41,7 +41,7 @@ def save_pruned(model: nn.Module, path: Path, pruning: dict[str, Any] | None = N
 
 
 def load_model(path: Path) -> nn.Module:
-    """The float32 DetectionModel inside an ultralytics checkpoint (pruned or not)."""
+    """Load the float32 DetectionModel of an ultralytics checkpoint (pruned or not)."""
     from ultralytics.nn.tasks import load_checkpoint
 
     path = Path(path)

@@ -106,7 +106,7 @@ def _ratio(after: float, before: float) -> str:
 
 def render_markdown(models: list[ModelSummary], plan: dict[str, Any] | None,
                     notes: list[str]) -> str:
-    """The report as markdown: one table row per model, changes relative to the first."""
+    """Render the report as markdown: a row per model, changes relative to the first."""
     base = models[0]
     imgsz = base.cost.imgsz
     lines = ['# Pruning report', '',

@@ -47,7 +47,7 @@ class SparsitySchedule:
 
 
 def sparsity_targets(model: nn.Module) -> list[nn.BatchNorm2d]:
-    """BatchNorms the L1 term applies to: all of them outside the head's output layers."""
+    """List the BatchNorms the L1 term applies to: all outside the head's output layers."""
     excluded = {id(m) for layer in head_output_layers(model) for m in layer.modules()}
     return [m for m in model.modules()
             if isinstance(m, nn.BatchNorm2d) and m.affine and id(m) not in excluded]
@@ -98,7 +98,7 @@ class SparsityTrainer(DetectionTrainer):
         return self.schedule.lam_at(self.epoch, self.epochs)
 
     def optimizer_step(self):
-        """The stock step (unscale, clip, step, EMA) with the L1 subgradient before stepping."""
+        """Run the stock step (unscale, clip, step, EMA), adding the L1 subgradient first."""
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
         add_l1_subgradient(self.sparsity_bns(), self.current_lambda())
@@ -110,7 +110,7 @@ class SparsityTrainer(DetectionTrainer):
 
 
 def _log_gammas(trainer: SparsityTrainer) -> None:
-    """Callback: histogram PNG + JSON line of gamma statistics for this epoch."""
+    """Write this epoch's gamma histogram PNG and a JSON line of gamma statistics."""
     gammas = collect_gammas(trainer.sparsity_bns())
     stats = gamma_stats(gammas, trainer.schedule.near_zero)
     out = Path(trainer.save_dir) / 'sparsity'

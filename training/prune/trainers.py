@@ -11,7 +11,7 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 
 
 def checkpoint_module(weights) -> nn.Module:
-    """The model inside an ultralytics checkpoint dict (EMA first) or the module itself."""
+    """Return the model inside a checkpoint dict (EMA first) or the module itself."""
     if isinstance(weights, dict):
         weights = weights.get('ema') or weights.get('model')
     if not isinstance(weights, nn.Module):

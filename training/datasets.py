@@ -17,9 +17,14 @@ def stage_dataset(data_yaml: Path, dest: Path) -> Path:
     src = data_yaml.parent
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    images = dest / 'images'
-    if not images.exists():
-        images.symlink_to(src / 'images', target_is_directory=True)
+    # Link files, not the folder: ultralytics resolves the images folder path, and through a
+    # folder link it would find (and write caches beside) the source labels again.
+    for image in sorted((src / 'images').rglob('*')):
+        if image.is_file():
+            link = dest / 'images' / image.relative_to(src / 'images')
+            if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(image.resolve())
     if not (dest / 'labels').exists():
         shutil.copytree(src / 'labels', dest / 'labels', ignore=shutil.ignore_patterns('*.cache'))
     cfg = yaml.safe_load(data_yaml.read_text())

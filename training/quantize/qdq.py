@@ -9,6 +9,7 @@ stays float: one int8 scale cannot hold box pixels and probabilities at once. Th
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -118,7 +119,6 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
     skip calibration, which makes per-layer sensitivity and ``--keep-float`` variants cheap.
     """
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     model = onnx.load(str(fp32_model))
     ensure_node_names(model)
@@ -133,6 +133,22 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
         extra['CalibStridedMinMax'] = stride  # ranges merged every `stride` images: bounded memory
     if settings.method == 'percentile':
         extra['CalibPercentile'] = settings.percentile
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # ORT logs "consider pre-processing" on the root logger each call
+    try:
+        _quantize(model, out, reader, settings, excluded, extra, cache_path, nodes_to_quantize)
+    finally:
+        root.setLevel(level)
+    qdq = onnx.load(str(out))
+    feed_float_inputs(qdq, excluded)
+    onnx.save(qdq, str(out))
+    return excluded
+
+
+def _quantize(model, out, reader, settings, excluded, extra, cache_path, nodes_to_quantize) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
     quantize_static(
         model, str(out), reader,
         quant_format=QuantFormat.QDQ,
@@ -145,10 +161,6 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
         extra_options=extra,
         calibration_cache_path=str(cache_path) if cache_path else None,
     )
-    qdq = onnx.load(str(out))
-    feed_float_inputs(qdq, excluded)
-    onnx.save(qdq, str(out))
-    return excluded
 
 
 def feed_float_inputs(model, names: Sequence[str]) -> int:

@@ -103,7 +103,7 @@ def float_nodes(model, settings: QuantSettings) -> list[str]:
     return names
 
 
-def calibration_stride(count: int, largest: int = 16) -> int | None:
+def calibration_stride(count: int, largest: int = 8) -> int | None:
     """The biggest divisor of ``count`` up to ``largest`` (ORT needs chunks that divide it)."""
     if count <= largest:
         return None
@@ -126,7 +126,7 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
     extra = {
         'ActivationSymmetric': True,   # TensorRT: zero point 0 for activations ...
         'WeightSymmetric': True,       # ... and weights
-        'QuantizeBias': False,         # TensorRT fuses float bias; int32 bias DQ is not needed
+        'QuantizeBias': False,  # float bias: TensorRT fuses it; ORT fuses QLinearConv either way
     }
     stride = calibration_stride(len(reader)) if reader is not None else None
     if stride:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from vru_detector.artifact import ArtifactInfo
-from vru_detector.backends.engine_cache import (BuildTarget, EngineSidecar, check_input,
-                                                concrete_shape, file_sha256, load_sidecar,
+from vru_detector.backends.engine_cache import (BuildTarget, check_input, concrete_shape,
+                                                EngineSidecar, file_sha256, load_sidecar,
                                                 numpy_dtype, plan_engine, profile_shapes,
                                                 sidecar_path, timing_cache_path, write_sidecar)
 from vru_detector.errors import ArtifactMetadataError, ModelLoadError

@@ -6,9 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.quantize.calibration_set import (calibration_id, class_coverage,
-                                               dataset_split_dir, image_classes,
-                                               select_calibration_images)
+from training.quantize.calibration_set import (calibration_id, class_coverage, dataset_split_dir,
+                                               image_classes, select_calibration_images)
 
 VRU_CLASSES = {0, 1, 2, 3, 4}
 
@@ -156,7 +155,7 @@ def test_sensitivity_ranking_is_reproducible_and_keep_float_uses_it(fp32_onnx, t
     import onnx
 
     from training.quantize.cli import calibrate
-    from training.quantize.qdq import QuantSettings, conv_layers
+    from training.quantize.qdq import conv_layers, QuantSettings
 
     layers = conv_layers(onnx.load(str(fp32_onnx)))[::10][:5]
     images = select_calibration_images(train_dir, 16, seed=3)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 import re
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,7 +120,7 @@ def test_tensorrt_int8_engine_matches_onnxruntime_and_writes_sidecar(qdq_onnx, s
 
     from vru_detector.backends.engine_cache import load_sidecar
     from vru_detector.backends.onnxruntime import OnnxRuntimeBackend
-    from vru_detector.backends.tensorrt import TensorRTBackend, build_engine
+    from vru_detector.backends.tensorrt import build_engine, TensorRTBackend
     from vru_detector.preprocess import preprocess
 
     engine = build_engine(qdq_onnx)
@@ -141,7 +141,7 @@ def test_stale_engine_is_rebuilt_at_load(qdq_onnx):
     import json
 
     from vru_detector.backends.engine_cache import sidecar_path
-    from vru_detector.backends.tensorrt import TensorRTBackend, build_engine
+    from vru_detector.backends.tensorrt import build_engine, TensorRTBackend
 
     engine = build_engine(qdq_onnx)
     side = json.loads(sidecar_path(engine).read_text())

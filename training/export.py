@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 import shutil
 import tempfile
-from pathlib import Path
 
 MIN_OPSET = 17
 
@@ -26,7 +26,7 @@ def set_metadata(model, updates: dict[str, str]) -> None:
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
-    """The ``metadata_props`` of an ONNX file as a dict (weights are not loaded)."""
+    """Read the ``metadata_props`` of an ONNX file as a dict (weights are not loaded)."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
@@ -49,8 +49,9 @@ def _fix_spatial_dims(model, imgsz: tuple[int, int]) -> None:
     onnx.checker.check_model(model)
 
 
-def export_onnx(weights: str | Path, out: str | Path | None = None, imgsz: int | tuple[int, int] = 640,
-                opset: int = MIN_OPSET, dynamic_batch: bool = False, simplify: bool = True) -> Path:
+def export_onnx(weights: str | Path, out: str | Path | None = None,
+                imgsz: int | tuple[int, int] = 640, opset: int = MIN_OPSET,
+                dynamic_batch: bool = False, simplify: bool = True) -> Path:
     """Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision=fp32``.
 
     The input is ``1x3xHxW`` (or ``Bx3xHxW`` with a symbolic batch for ``dynamic_batch``); the
@@ -93,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', help='output .onnx (default: next to the weights)')
     parser.add_argument('--imgsz', type=int, nargs='+', default=[640],
                         help='input size: one value (square) or H W; multiples of 32')
-    parser.add_argument('--opset', type=int, default=MIN_OPSET, help=f'ONNX opset (>= {MIN_OPSET})')
+    parser.add_argument('--opset', type=int, default=MIN_OPSET,
+                        help=f'ONNX opset (>= {MIN_OPSET})')
     parser.add_argument('--dynamic-batch', action='store_true',
                         help='symbolic batch dimension (H and W stay static)')
     parser.add_argument('--no-simplify', action='store_true', help='skip onnxslim simplification')

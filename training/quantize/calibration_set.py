@@ -5,10 +5,10 @@ a random draw from car-dominated street data would miss are present in the activ
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -20,7 +20,7 @@ BACKGROUND = -1
 
 
 def dataset_split_dir(data_yaml: str | Path, split: str = 'train') -> Path:
-    """The image folder of ``split`` in an ultralytics data.yaml (root = ``path`` or its folder)."""
+    """Find the image folder of ``split`` in a data.yaml (root: ``path`` or its folder)."""
     data_yaml = Path(data_yaml)
     cfg = yaml.safe_load(data_yaml.read_text())
     if split not in cfg:
@@ -53,7 +53,8 @@ def image_classes(image: Path) -> set[int]:
     return {int(line.split()[0]) for line in path.read_text().splitlines() if line.strip()}
 
 
-def select_calibration_images(image_dir: str | Path, count: int = 512, seed: int = 0) -> list[Path]:
+def select_calibration_images(image_dir: str | Path, count: int = 512,
+                              seed: int = 0) -> list[Path]:
     """``count`` images from ``image_dir``, stratified by their rarest labelled class.
 
     Each image joins the group of its rarest class (background images their own group); groups
@@ -62,7 +63,8 @@ def select_calibration_images(image_dir: str | Path, count: int = 512, seed: int
     """
     images = sorted(p for p in Path(image_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise FileNotFoundError(f'{image_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) to calibrate on')
+        raise FileNotFoundError(
+            f'{image_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) to calibrate on')
     if count <= 0:
         raise ValueError(f'calibration image count must be positive, got {count}')
     classes = {im: image_classes(im) for im in images}
@@ -87,7 +89,7 @@ def class_coverage(images: Sequence[Path]) -> dict[int, int]:
 
 
 def calibration_id(images: Sequence[Path], method: str, settings: Mapping[str, Any]) -> str:
-    """A short, stable hash of the image list (by name), the method and the settings."""
+    """Hash the image list (by name), the method and the settings into a short, stable id."""
     payload = json.dumps({'images': sorted(Path(p).name for p in images), 'method': method,
                           'settings': dict(settings)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -134,12 +136,13 @@ class CalibrationBatches:
         return iter(self.tensors())
 
     def reader(self):
-        """An ``onnxruntime.quantization.CalibrationDataReader`` over the batches."""
+        """Make an ``onnxruntime.quantization.CalibrationDataReader`` over the batches."""
         from onnxruntime.quantization import CalibrationDataReader
 
         outer = self
 
         class _Reader(CalibrationDataReader):
+
             def __init__(self) -> None:
                 self.set_range(0, len(outer.tensors()))
 

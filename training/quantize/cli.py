@@ -7,16 +7,16 @@ exactly as at runtime), ranges cached; optional per-layer sensitivity ranking an
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, dataclass, field
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .calibration_set import (CalibrationBatches, calibration_id, class_coverage,
+from .calibration_set import (calibration_id, CalibrationBatches, class_coverage,
                               dataset_split_dir, load_batch, select_calibration_images)
-from .qdq import METHODS, QuantSettings, quantize_qdq, write_int8_metadata
-from .sensitivity import LayerSensitivity, layer_sensitivity, write_sensitivity_report
+from .qdq import METHODS, quantize_qdq, QuantSettings, write_int8_metadata
+from .sensitivity import layer_sensitivity, LayerSensitivity, write_sensitivity_report
 
 
 @dataclass
@@ -69,7 +69,8 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
     input_name, shape = model_input(fp32_model)
     batches = CalibrationBatches(input_name, list(images), shape)
     range_key = calibration_id(images, settings.method,
-                               {'model': file_sha256(fp32_model), 'percentile': settings.percentile})
+                               {'model': file_sha256(fp32_model),
+                                'percentile': settings.percentile})
     cache = report_dir / f'ranges-{settings.method}-{range_key}.json'
     result_sens: list[LayerSensitivity] = []
     report: dict[str, Path] = {}
@@ -98,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--model', required=True, help='FP32 ONNX from `vru-train export`')
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument('--data', help='ultralytics data.yaml; calibration images from --split')
-    src.add_argument('--images', help='folder of calibration images (YOLO labels beside in labels/)')
+    src.add_argument('--images', help='folder of calibration images (YOLO labels in labels/)')
     parser.add_argument('--split', default='train', help='data.yaml split to draw images from')
     parser.add_argument('--num-images', type=int, default=512, help='calibration images')
     parser.add_argument('--seed', type=int, default=0, help='image draw / sensitivity seed')
@@ -115,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--sensitivity-images', type=int, default=8,
                         help='images the sensitivity error is measured on')
     parser.add_argument('--keep-float', type=int, default=0, metavar='N',
-                        help='keep the N most sensitive conv layers in float (implies --sensitivity)')
+                        help='keep the N most sensitive convs in float (implies --sensitivity)')
     parser.add_argument('--out', help='INT8 ONNX path (default: <model>_int8.onnx)')
     parser.add_argument('--report-dir', help='where reports and the range cache go')
     parser.add_argument('--engine', action='store_true',

@@ -8,9 +8,9 @@ stays float: one int8 scale cannot hold box pixels and probabilities at once. Th
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 import json
 import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -29,7 +29,8 @@ class QuantSettings:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f'calibration method {self.method!r}; expected one of {sorted(METHODS)}')
+            raise ValueError(f'calibration method {self.method!r}; '
+                             f'expected one of {sorted(METHODS)}')
         if not 0.0 < self.percentile <= 100.0:
             raise ValueError(f'percentile {self.percentile} must be in (0, 100]')
 
@@ -81,7 +82,7 @@ def head_nodes(model) -> HeadNodes:
 
 
 def ensure_node_names(model) -> None:
-    """The quantizer excludes nodes by name: give unnamed nodes stable ones."""
+    """Give unnamed nodes stable names (the quantizer excludes nodes by name)."""
     for i, node in enumerate(model.graph.node):
         if not node.name:
             node.name = f'{node.op_type}_{i}'
@@ -104,7 +105,7 @@ def float_nodes(model, settings: QuantSettings) -> list[str]:
 
 
 def calibration_stride(count: int, largest: int = 8) -> int | None:
-    """The biggest divisor of ``count`` up to ``largest`` (ORT needs chunks that divide it)."""
+    """Pick the biggest divisor of ``count`` up to ``largest`` (ORT chunks must divide it)."""
     if count <= largest:
         return None
     return max(d for d in range(1, largest + 1) if count % d == 0)
@@ -146,8 +147,9 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
     return excluded
 
 
-def _quantize(model, out, reader, settings, excluded, extra, cache_path, nodes_to_quantize) -> None:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+def _quantize(model, out, reader, settings, excluded, extra, cache_path,
+              nodes_to_quantize) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static, QuantType
 
     quantize_static(
         model, str(out), reader,
@@ -194,7 +196,8 @@ def feed_float_inputs(model, names: Sequence[str]) -> int:
 def _drop_unused(model) -> None:
     """Remove Q/DQ nodes whose outputs no node or graph output reads (repeat to a fixpoint)."""
     while True:
-        used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
+        used = ({i for n in model.graph.node for i in n.input}
+                | {o.name for o in model.graph.output})
         dead = [n for n in model.graph.node
                 if n.op_type in ('QuantizeLinear', 'DequantizeLinear')
                 and not any(o in used for o in n.output)]

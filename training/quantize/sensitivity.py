@@ -7,14 +7,14 @@ forward passes, and the ranking is the same on every run with the same images an
 from __future__ import annotations
 
 import csv
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+import tempfile
 from typing import Sequence
 
 import numpy as np
 
-from .qdq import QuantSettings, conv_layers, ensure_node_names, float_nodes, quantize_qdq
+from .qdq import conv_layers, ensure_node_names, float_nodes, quantize_qdq, QuantSettings
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def layer_sensitivity(fp32_model: str | Path, reader, settings: QuantSettings,
     model = onnx.load(str(fp32_model))
     ensure_node_names(model)
     base = QuantSettings(**{**asdict(settings), 'keep_float': ()})
-    candidates = list(layers) if layers is not None else conv_layers(model, float_nodes(model, base))
+    candidates = (list(layers) if layers is not None
+                  else conv_layers(model, float_nodes(model, base)))
     reference = run_model(fp32_model, inputs)
     results = []
     with tempfile.TemporaryDirectory(prefix='vru-sens-') as tmp:

@@ -7,17 +7,17 @@ model metadata (names, imgsz, stride, precision, calibration id); at load time t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import datetime as _dt
 import hashlib
 import json
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
+import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..artifact import ArtifactInfo, artifact_from_metadata, read_sidecar
+from ..artifact import artifact_from_metadata, ArtifactInfo, read_sidecar
 from ..errors import ArtifactMetadataError, ModelLoadError
 
 SIDECAR_FORMAT = 1
@@ -129,7 +129,7 @@ def mismatches(sidecar: EngineSidecar, target: BuildTarget, onnx_sha256: str | N
 
 
 def onnx_beside(engine: str | Path, sidecar: EngineSidecar | None = None) -> Path | None:
-    """The ONNX an engine is (re)built from: the sidecar's file name, else ``<stem>.onnx``."""
+    """Find the ONNX an engine is (re)built from: the sidecar's name, else ``<stem>.onnx``."""
     engine = Path(engine)
     candidates = []
     if sidecar is not None and sidecar.onnx_name:
@@ -212,7 +212,7 @@ def profile_shapes(shape: Sequence[int], max_batch: int) -> tuple[tuple[int, ...
 
 
 def concrete_shape(shape: Sequence[int], batch: int) -> tuple[int, ...]:
-    """An IO tensor shape with its dynamic batch (``-1``) set to ``batch``."""
+    """Set the dynamic batch (``-1``) of an IO tensor shape to ``batch``."""
     dims = tuple(int(d) for d in shape)
     if dims and dims[0] < 0:
         dims = (batch, *dims[1:])
@@ -232,7 +232,7 @@ def check_input(batch: np.ndarray, expected: Sequence[int], max_batch: int) -> N
 
 
 def numpy_dtype(trt_dtype_name: str) -> type:
-    """numpy type for a TensorRT DataType name (``DataType.FLOAT`` -> float32)."""
+    """Map a TensorRT DataType name to numpy (``DataType.FLOAT`` -> float32)."""
     name = trt_dtype_name.rsplit('.', 1)[-1].upper()
     dtype = TRT_NUMPY.get(name)
     if dtype is None:

@@ -14,7 +14,7 @@ import numpy as np
 
 
 def needs_uint8_activations(device: str = 'cpu') -> bool:
-    """True where ONNX Runtime fuses QDQ only with uint8 activations (x86 CPUs)."""
+    """Tell whether ONNX Runtime fuses QDQ only with uint8 activations here (x86 CPUs)."""
     machine = platform.machine().lower()
     return device == 'cpu' and machine in ('x86_64', 'amd64', 'i386', 'i686', 'x86')
 
@@ -25,7 +25,7 @@ def activations_to_uint8(model) -> int:
     Weights (initializers read by a DequantizeLinear) keep int8, which is what the ``u8s8``
     kernels expect. Non-symmetric int8 activations (zero point != 0) are left alone.
     """
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper, TensorProto
 
     inits = {i.name: i for i in model.graph.initializer}
     converted: dict[str, str] = {}
@@ -54,3 +54,20 @@ def activations_to_uint8(model) -> int:
     for init in [i for i in model.graph.initializer if i.name not in used]:
         model.graph.initializer.remove(init)
     return changed
+
+
+def cpu_model_source(path, device: str = 'cpu') -> str | bytes:
+    """Choose what ONNX Runtime loads for ``path`` on ``device``: the path or rewritten bytes.
+
+    FP32 models and non-x86 CPUs get the path unchanged; a symmetric int8 Q/DQ model on an x86
+    CPU gets its uint8-activation twin, serialised in memory (the file is not touched).
+    """
+    if not needs_uint8_activations(device):
+        return str(path)
+    data = open(path, 'rb').read()
+    if b'QuantizeLinear' not in data:
+        return str(path)
+    import onnx
+
+    model = onnx.load_from_string(data)
+    return model.SerializeToString() if activations_to_uint8(model) else str(path)

@@ -13,18 +13,18 @@ from __future__ import annotations
 import argparse
 import ctypes
 import importlib
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
+from .base import Backend
+from .engine_cache import (BuildTarget, check_input, concrete_shape, DEFAULT_DYNAMIC_MAX_BATCH,
+                           EngineSidecar, file_sha256, load_sidecar, numpy_dtype, plan_engine,
+                           profile_shapes, timing_cache_path, write_sidecar)
 from ..artifact import artifact_from_metadata
 from ..errors import BackendUnavailableError, ModelLoadError
-from .base import Backend
-from .engine_cache import (DEFAULT_DYNAMIC_MAX_BATCH, BuildTarget, EngineSidecar, check_input,
-                           concrete_shape, file_sha256, load_sidecar, numpy_dtype, plan_engine,
-                           profile_shapes, timing_cache_path, write_sidecar)
 
 if TYPE_CHECKING:  # type-checked against tensorrt-stubs; imported lazily at run time
     import tensorrt as trt
@@ -34,7 +34,7 @@ INSTALL_HINT = ('Install TensorRT (pip install tensorrt, or JetPack on Jetson) a
 
 
 def require_tensorrt() -> str:
-    """TensorRT's version, or a clear error (the stubs package alone is not TensorRT)."""
+    """Return TensorRT's version, or fail clearly (the stubs package alone is not TensorRT)."""
     try:
         import tensorrt
     except ImportError as exc:
@@ -113,7 +113,7 @@ def device_index(device: str) -> int:
 
 
 def dims_tuple(dims: Any) -> tuple[int, ...]:
-    """A TensorRT ``Dims`` as a tuple of ints (-1 for dynamic)."""
+    """Convert a TensorRT ``Dims`` to a tuple of ints (-1 for dynamic)."""
     return tuple(int(dims[i]) for i in range(len(dims)))
 
 

@@ -190,3 +190,37 @@ def test_calibrate_cli_percentile(fp32_onnx, bdd_yaml, tmp_path):
     assert (tmp_path / 'p_int8_report' / 'calibration.json').is_file()
     with pytest.raises(ValueError, match='already quantized'):
         main(['calibrate', '--model', str(out), '--data', str(bdd_yaml), '--num-images', '4'])
+
+
+@pytest.mark.slow
+def test_onnxruntime_backend_runs_the_tensorrt_layout_fused_with_same_outputs(calibrated,
+                                                                              bdd_yaml,
+                                                                              tmp_path):
+    import collections
+
+    import onnx
+    import onnxruntime as ort
+
+    from training.quantize.calibration_set import load_batch
+    from vru_detector.backends.onnxruntime import OnnxRuntimeBackend
+    from vru_detector.backends.qdq_layout import activations_to_uint8, needs_uint8_activations
+
+    backend = OnnxRuntimeBackend(calibrated.model)
+    assert backend.uint8_activations == needs_uint8_activations('cpu')
+    model = onnx.load(str(calibrated.model))  # the file keeps int8 zero points for TensorRT
+    assert activations_to_uint8(model) > 100
+    opts = ort.SessionOptions()
+    opts.optimized_model_filepath = str(tmp_path / 'opt.onnx')
+    ort.InferenceSession(model.SerializeToString(), opts, providers=['CPUExecutionProvider'])
+    ops = collections.Counter(n.op_type for n in onnx.load(str(tmp_path / 'opt.onnx')).graph.node)
+    if needs_uint8_activations('cpu'):
+        assert ops['QLinearConv'] >= 50  # all but the float head convs run as int8 kernels
+
+    raw = ort.InferenceSession(str(calibrated.model), providers=['CPUExecutionProvider'])
+    val = sorted(dataset_split_dir(bdd_yaml, 'val').glob('*.jpg'))[:3]
+    for path in val:
+        x = load_batch([path], (320, 320))
+        a = raw.run(None, {raw.get_inputs()[0].name: x})[0]
+        b = backend.infer(x)
+        assert np.abs(a[:, 4:] - b[:, 4:]).max() < 1e-4  # same int8 values, other kernels
+        assert np.abs(a[:, :4] - b[:, :4]).max() < 2.0

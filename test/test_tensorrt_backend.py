@@ -150,3 +150,14 @@ def test_stale_engine_is_rebuilt_at_load(qdq_onnx):
     backend = TensorRTBackend(engine)
     assert json.loads(sidecar_path(engine).read_text())['engine']['tensorrt_version'] != '0.0.0'
     backend.close()
+
+
+def test_build_only_entry_point_explains_missing_tensorrt(tmp_path, capsys):
+    if real_tensorrt():
+        pytest.skip('TensorRT is installed here')
+    from vru_detector.backends.tensorrt import main
+
+    onnx = tmp_path / 'm_int8.onnx'
+    onnx.write_bytes(b'x')
+    assert main(['--build-only', str(onnx)]) == 2
+    assert 'Install TensorRT' in capsys.readouterr().err

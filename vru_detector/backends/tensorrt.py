@@ -24,7 +24,7 @@ from .engine_cache import (BuildTarget, check_input, concrete_shape, DEFAULT_DYN
                            EngineSidecar, file_sha256, load_sidecar, numpy_dtype, plan_engine,
                            profile_shapes, timing_cache_path, write_sidecar)
 from ..artifact import artifact_from_metadata
-from ..errors import BackendUnavailableError, ModelLoadError
+from ..errors import BackendUnavailableError, ModelLoadError, VruDetectorError
 
 if TYPE_CHECKING:  # type-checked against tensorrt-stubs; imported lazily at run time
     import tensorrt as trt
@@ -330,8 +330,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--workspace', type=float, help='builder workspace in GiB')
     parser.add_argument('--verbose', action='store_true')
     args = parser.parse_args(argv)
-    engine = build_engine(args.onnx, args.engine, args.device, args.max_batch, args.workspace,
-                          verbose=args.verbose)
+    try:
+        engine = build_engine(args.onnx, args.engine, args.device, args.max_batch,
+                              args.workspace, verbose=args.verbose)
+    except VruDetectorError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     print(f'wrote {engine} and {engine.name}.json')
     if not args.build_only:
         backend = TensorRTBackend(engine, args.device)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,10 @@ import yaml
 
 
 def pseudo_labelled_subset(images: list[Path], model: Path, dest: Path, per_image: int = 5) -> Path:
-    """YOLO dataset whose labels are the FP32 model's own top boxes.
+    """Build a YOLO dataset whose labels are the FP32 model's own top boxes.
 
     The briefly trained test model scores ~0 mAP on human labels, which cannot show an INT8
-    drop; against its own FP32 boxes FP32 is near-perfect and any INT8 error shows.
+    drop; against its own FP32 boxes FP32 finds every label and INT8 errors would show.
     """
     import cv2
 
@@ -31,7 +32,8 @@ def pseudo_labelled_subset(images: list[Path], model: Path, dest: Path, per_imag
         for (x1, y1, x2, y2), c in zip(d.xyxy[top], d.class_ids[top]):
             lines.append(f'{int(c)} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} '
                          f'{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}')
-        (dest / 'images' / 'val' / path.name).symlink_to(path)
+        # a copy, not a link: ultralytics resolves links and would read the human labels
+        shutil.copyfile(path, dest / 'images' / 'val' / path.name)
         (dest / 'labels' / 'val' / (path.stem + '.txt')).write_text('\n'.join(lines) + '\n')
     data = dest / 'data.yaml'
     names = dict(enumerate(det.names))
@@ -52,7 +54,9 @@ def test_evaluate_reports_fp32_int8_and_drop(trained_tiny, bdd_yaml, tmp_path):
     val = sorted(dataset_split_dir(bdd_yaml, 'val').glob('*.jpg'))[:8]
     data = pseudo_labelled_subset(val, fp32, tmp_path / 'subset')
     out = tmp_path / 'report'
-    assert main(['evaluate', '--models', str(fp32), '--data', str(data), '--out', str(out)]) == 0
+    # the weakly trained model scores below ultralytics' default conf 0.001: keep all boxes
+    assert main(['evaluate', '--models', str(fp32), '--data', str(data), '--conf', '1e-6',
+                 '--out', str(out)]) == 0
 
     rows = json.loads((out / 'evaluation.json').read_text())
     assert len(rows) == 1 and rows[0]['int8_model'].endswith('student_int8.onnx')
@@ -60,9 +64,11 @@ def test_evaluate_reports_fp32_int8_and_drop(trained_tiny, bdd_yaml, tmp_path):
     for metrics in (fp, q):
         assert all(0.0 <= v <= 1.0 for v in metrics.values())
         assert metrics['map50'] >= metrics['map50_95']
-    assert fp['map50'] > 0.9  # its own boxes: near-perfect by construction
+    # its own boxes are all found (the validator keeps every class per box, so precision and
+    # mAP stay low for this near-uniform-score model; measured recall 1.0 for both)
+    assert fp['recall'] > 0.9 and q['recall'] > 0.9
     assert abs(rows[0]['drop']['map50'] - (fp['map50'] - q['map50'])) < 1e-9
-    assert rows[0]['drop']['map50'] < 0.1  # INT8 keeps the FP32 boxes
+    assert abs(rows[0]['drop']['map50']) < 0.02  # INT8 keeps the FP32 boxes; measured 0.001
     assert '| student |' in (out / 'evaluation.md').read_text()
     assert (out / 'int8_drop.png').stat().st_size > 1000
 

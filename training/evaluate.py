@@ -52,7 +52,7 @@ def model_precision_and_size(path: str | Path) -> tuple[str, tuple[int, int]]:
 
 
 def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = 'val',
-                  workdir: str | Path | None = None) -> Metrics:
+                  workdir: str | Path | None = None, conf: float = 0.001) -> Metrics:
     """mAP50, mAP50-95, P and R of an ONNX model from ``YOLO(model).val`` (batch 1, CPU)."""
     import tempfile
 
@@ -66,7 +66,8 @@ def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = 'val',
         work = Path(workdir) if workdir else Path(tmp)
         data = stage_dataset(Path(data_yaml), work / 'data')
         result = YOLO(str(model), task='detect').val(
-            data=str(data), split=split, imgsz=max(h, w), batch=1, device='cpu', plots=False,
+            data=str(data), split=split, imgsz=max(h, w), batch=1, conf=conf, device='cpu',
+            plots=False,
             verbose=False, project=str(work / 'val'), name=Path(model).stem, exist_ok=True)
     box = result.box
     return Metrics(float(box.map50), float(box.map), float(box.mp), float(box.mr))
@@ -78,7 +79,7 @@ def int8_sibling(fp32: Path) -> Path | None:
 
 
 def compare(fp32_models: Sequence[Path], int8_models: Sequence[Path | None], data_yaml: Path,
-            split: str = 'val') -> list[ComparisonRow]:
+            split: str = 'val', conf: float = 0.001) -> list[ComparisonRow]:
     """Validate every FP32 model and its INT8 counterpart."""
     from tqdm import tqdm
 
@@ -91,8 +92,8 @@ def compare(fp32_models: Sequence[Path], int8_models: Sequence[Path | None], dat
                                  f'{model_precision_and_size(path)[0]}, expected {want} here')
         rows.append(ComparisonRow(
             Path(fp32).stem, str(fp32), str(int8) if int8 else None,
-            validate_onnx(fp32, data_yaml, split),
-            validate_onnx(int8, data_yaml, split) if int8 else None))
+            validate_onnx(fp32, data_yaml, split, conf=conf),
+            validate_onnx(int8, data_yaml, split, conf=conf) if int8 else None))
     return rows
 
 
@@ -157,6 +158,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='INT8 Q/DQ ONNX models, same order as --models (overrides siblings)')
     parser.add_argument('--data', required=True, help='ultralytics data.yaml')
     parser.add_argument('--split', default='val', help='split to evaluate on')
+    parser.add_argument('--conf', type=float, default=0.001,
+                        help='score threshold of the validator (ultralytics default 0.001)')
     parser.add_argument('--out', default='runs/evaluate', help='report folder')
 
 
@@ -166,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f'--int8 has {len(args.int8)} models but --models has {len(fp32)}; '
                          'give one INT8 model per FP32 model, in the same order')
     int8 = [Path(m) for m in args.int8] if args.int8 else [int8_sibling(m) for m in fp32]
-    rows = compare(fp32, int8, Path(args.data), args.split)
+    rows = compare(fp32, int8, Path(args.data), args.split, args.conf)
     paths = write_report(rows, args.out)
     print(markdown_table(rows))
     print(f'wrote {paths["md"]}, {paths["json"]}, {paths["png"]}')

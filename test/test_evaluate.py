@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
+import shutil
 
 import numpy as np
 import pytest
 import yaml
 
 
-def pseudo_labelled_subset(images: list[Path], model: Path, dest: Path, per_image: int = 5) -> Path:
+def pseudo_labelled_subset(images: list[Path], model: Path, dest: Path,
+                           per_image: int = 5) -> Path:
     """Build a YOLO dataset whose labels are the FP32 model's own top boxes.
 
     The briefly trained test model scores ~0 mAP on human labels, which cannot show an INT8

@@ -148,7 +148,7 @@ def main() -> int:
         for name, f, q in acc:
             print(f'| {name} | {100 * f:.2f} | {100 * q:.2f} | {100 * (f - q):+.2f} |')
         if not args.student:
-            print('(default student: the test suite\'s nano model, 6 epochs from scratch on 200 '
+            print('(default student: the cached test model, nano, 6 epochs from scratch on 200 '
                   'images; it has not learned yet, so these are ~0. Pass --student best.pt.)')
     return 0
 

@@ -43,24 +43,40 @@ def street_images(shared_data: Path) -> list[Path]:
 
 
 def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
-    """A random-init tiny YOLOv8 exported to ONNX, class biases spread so scores vary."""
+    """Export a random-init tiny YOLOv8 whose outputs depend on the image.
+
+    Default init shrinks activations layer by layer until every image gives the same output,
+    so BatchNorm statistics are first taken from 16 real photos (no weight is trained) and
+    the class biases spread so scores land in a useful range.
+    """
+    import cv2
     import torch
 
     from training.models import build_yolo
+    from vru_detector.preprocess import preprocess
 
     torch.manual_seed(seed)
     yolo = build_yolo('tiny', workdir=out_dir)
-    head = yolo.model.model[-1]
+    photos = sorted((SHARED_DATA / 'coco_vru' / 'images' / 'train').glob('*.jpg'))[:16]
+    blob, _ = preprocess([cv2.imread(str(p)) for p in photos], (imgsz, imgsz))
+    model = yolo.model
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None  # cumulative average over the batch
+    model.train()
     with torch.no_grad():
-        for seq in head.cv3:
-            seq[-1].bias.uniform_(-6.0, 0.0)
+        model(torch.from_numpy(blob))
+        for seq in model.model[-1].cv3:
+            seq[-1].bias.uniform_(-4.0, -2.0)
+    model.eval()
     exported = Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
     # ultralytics names the file after the yaml but writes it in the working directory
     return Path(shutil.move(exported, out_dir / 'random_tiny.onnx'))
 
 
 @pytest.fixture(scope='session')
-def random_onnx(tmp_path_factory) -> Path:
+def random_onnx(tmp_path_factory, shared_data) -> Path:
     """Random-init tiny model (5 VRU classes, 320x320), exported by ultralytics."""
     pytest.importorskip('ultralytics')
     return _export_random_tiny(tmp_path_factory.mktemp('random_tiny'))

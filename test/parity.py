@@ -16,7 +16,11 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def match_detections(ref_xyxy, ref_scores, ref_cls, xyxy, scores, cls,
                      min_iou: float = 0.99, score_tol: float = 1e-4) -> tuple[int, float, float]:
     """Greedy one-to-one match on class + IoU; returns (unmatched count, worst IoU, worst score diff)."""
-    ious = iou_matrix(np.asarray(ref_xyxy, np.float64), np.asarray(xyxy, np.float64))
+    ref_xyxy, xyxy = np.asarray(ref_xyxy, np.float64), np.asarray(xyxy, np.float64)
+    ious = iou_matrix(ref_xyxy, xyxy)
+    # boxes clipped flat at the image border have no area: equal corners count as a match
+    same = np.abs(ref_xyxy[:, None] - xyxy[None]).max(-1) < 1e-2
+    ious = np.where(same, 1.0, ious)
     used = np.zeros(len(scores), bool)
     unmatched, worst_iou, worst_ds = 0, 1.0, 0.0
     for i in np.argsort(-np.asarray(ref_scores)):

@@ -4,6 +4,7 @@ Cached under a key of its settings so the CPU training happens once per machine.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -23,12 +24,19 @@ def train_tiny(data_yaml: Path, cache_dir: Path, **overrides) -> tuple[Path, Pat
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     out = Path(cache_dir) / f'tiny-{key}'
     pt, onnx = out / 'model.pt', out / 'model.onnx'
-    if pt.is_file() and onnx.is_file():
-        return pt, onnx
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / '.lock', 'w') as lock:  # one trainer per cache entry, across processes
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (pt.is_file() and onnx.is_file()):
+            _train(settings, out, pt, onnx)
+    return pt, onnx
+
+
+def _train(settings: dict, out: Path, pt: Path, onnx: Path) -> None:
     work = out / 'work'
     if work.exists():
         shutil.rmtree(work)
-    data = stage_dataset(Path(data_yaml), work / 'data')
+    data = stage_dataset(Path(settings['data']), work / 'data')
     yolo = build_yolo(settings['scale'], workdir=work)
     yolo.train(data=str(data), epochs=settings['epochs'], imgsz=settings['imgsz'],
                batch=settings['batch'], seed=settings['seed'], deterministic=True, workers=0,
@@ -37,7 +45,7 @@ def train_tiny(data_yaml: Path, cache_dir: Path, **overrides) -> tuple[Path, Pat
     best = work / 'train' / 'weights' / 'last.pt'
     exported = Path(build_yolo(str(best)).export(format='onnx', imgsz=settings['imgsz'],
                                                   simplify=False, dynamic=False))
-    shutil.copy2(best, pt)
-    shutil.copy2(exported, onnx)
     (out / 'settings.json').write_text(json.dumps(settings, indent=2))
-    return pt, onnx
+    for src, dst in ((best, pt), (exported, onnx)):  # complete files only, via rename
+        shutil.copy2(src, dst.with_suffix('.tmp'))
+        os.replace(dst.with_suffix('.tmp'), dst)

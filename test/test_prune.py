@@ -1,0 +1,305 @@
+"""vru-train prune: split-free C2f, BN-gamma channel pruning, sparsity L1, checkpoints, CLI."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+torch = pytest.importorskip('torch')
+pytest.importorskip('torch_pruning')
+pytest.importorskip('ultralytics')
+from torch import nn  # noqa: E402
+from training.models import build_yolo  # noqa: E402
+from training.prune.c2f_split_free import C2fSplitFree, replace_c2f  # noqa: E402
+from training.prune.channel_pruning import (apply_plan, build_graph,  # noqa: E402
+                                            head_output_layers, plan_pruning,
+                                            prepare_for_pruning, prune_model, PruneSettings,
+                                            zero_planned_channels)
+from training.prune.checkpoint import load_model, save_pruned  # noqa: E402
+from training.prune.sparsity import (add_l1_subgradient, sparsity_targets,  # noqa: E402
+                                     SparsitySchedule)
+
+REPO = Path(__file__).resolve().parents[1]
+IMGSZ = 160
+
+
+def _random_tiny(tmp_path: Path, seed: int = 0) -> nn.Module:
+    """Build a tiny YOLOv8 with spread-out BN statistics, so channels differ in importance."""
+    torch.manual_seed(seed)
+    model = build_yolo('tiny', workdir=tmp_path).model.eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.0, 1.0)
+                m.bias.normal_(0.0, 0.1)
+                m.running_mean.normal_(0.0, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def _raw_head(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (decoded predictions, raw box+class logits) of an eval-mode DetectionModel."""
+    with torch.no_grad():
+        decoded, raw = model.eval()(x)
+    return decoded, torch.cat([raw['boxes'], raw['scores']], 1)
+
+
+def _bn_channels(model: nn.Module) -> dict[str, int]:
+    return {n: m.num_features for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)}
+
+
+def test_split_free_c2f_gives_identical_outputs(tmp_path):
+    model = _random_tiny(tmp_path)
+    x = torch.rand(2, 3, IMGSZ, IMGSZ)
+    before = _raw_head(model, x)
+    n = replace_c2f(model)
+    after = _raw_head(model, x)
+    assert n == 8  # YOLOv8 has 8 C2f blocks
+    assert sum(isinstance(m, C2fSplitFree) for m in model.modules()) == 8
+    torch.testing.assert_close(after[1], before[1], rtol=0, atol=1e-6)
+    torch.testing.assert_close(after[0], before[0], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize('ratio', [0.3, 0.6])
+def test_requested_ratio_is_reached_with_rounding_and_minimum(tmp_path, ratio):
+    model = prepare_for_pruning(_random_tiny(tmp_path))
+    settings = PruneSettings(ratio=ratio, min_channels=16, round_to=8, imgsz=IMGSZ)
+    graph = build_graph(model, IMGSZ)
+    plan = plan_pruning(model, settings, graph)
+    # Stated tolerance: one round_to step over all prunable channels.
+    assert plan.tolerance == pytest.approx(8 / plan.channels_before)
+    assert abs(plan.achieved_ratio - ratio) <= plan.tolerance
+    for g in plan.groups:
+        assert g.kept == g.channels or g.kept % 8 == 0, g
+        assert g.kept >= min(16, g.channels), g
+    apply_plan(model, plan, graph)
+    modules = dict(model.named_modules())
+    for g in plan.groups:  # pruning removed exactly the planned number of channels
+        assert modules[g.root].out_channels == g.kept, g.root
+
+
+def test_pruned_model_equals_unpruned_with_pruned_channels_zeroed(tmp_path):
+    model = prepare_for_pruning(_random_tiny(tmp_path, seed=1))
+    graph = build_graph(model, IMGSZ)
+    plan = plan_pruning(model, PruneSettings(ratio=0.5, imgsz=IMGSZ), graph)
+    reference = copy.deepcopy(model)
+    zero_planned_channels(reference, plan)
+    channels_before = _bn_channels(model)
+    apply_plan(model, plan, graph)
+    channels_after = _bn_channels(model)
+    # Every BN lost exactly the channels the plan zeroed, no more and no fewer.
+    zeroed = {name: len(idx) for g in plan.groups for name, idx in g.bn_channels.items()}
+    for name, n in channels_before.items():
+        assert channels_after[name] == n - zeroed.get(name, 0), name
+    assert sum(zeroed.values()) > 0
+    x = torch.rand(2, 3, IMGSZ, IMGSZ)
+    ref_dec, ref_raw = _raw_head(reference, x)
+    out_dec, out_raw = _raw_head(model, x)
+    torch.testing.assert_close(out_raw, ref_raw, rtol=0, atol=1e-4)
+    torch.testing.assert_close(out_dec, ref_dec, rtol=1e-5, atol=1e-4)
+    # and zeroing really matters: the unzeroed model differs
+    _, orig_raw = _raw_head(prepare_for_pruning(_random_tiny(tmp_path, seed=1)), x)
+    assert (orig_raw - ref_raw).abs().max() > 1e-2
+
+
+def test_head_output_convs_are_never_pruned(tmp_path):
+    model = _random_tiny(tmp_path)
+    head = model.model[-1]
+    out_shapes = [m.weight.shape[0] for m in head_output_layers(model)[:-1]]
+    prune_model(model, PruneSettings(ratio=0.7, imgsz=IMGSZ))
+    assert [m.weight.shape[0] for m in head_output_layers(model)[:-1]] == out_shapes
+    assert head.dfl.conv.weight.shape == (1, head.reg_max, 1, 1)
+
+
+def test_threshold_mode_prunes_by_gamma(tmp_path):
+    model = prepare_for_pruning(_random_tiny(tmp_path))
+    none = plan_pruning(model, PruneSettings(ratio=None, threshold=0.0, imgsz=IMGSZ))
+    assert none.channels_after == none.channels_before
+    most = plan_pruning(model, PruneSettings(ratio=None, threshold=10.0, min_channels=8,
+                                             imgsz=IMGSZ))
+    assert all(g.kept == min(8, g.channels) for g in most.groups)
+
+
+@pytest.mark.parametrize('settings, match', [
+    (PruneSettings(ratio=1.5), 'ratio'),
+    (PruneSettings(ratio=None, threshold=None), 'ratio'),
+    (PruneSettings(ratio=0.5, imgsz=100), 'multiple of 32'),
+])
+def test_bad_prune_settings_are_named(settings, match):
+    with pytest.raises(ValueError, match=match):
+        settings.check()
+
+
+def test_non_detection_model_is_refused():
+    with pytest.raises(TypeError, match='Detect'):
+        prepare_for_pruning(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8)))
+
+
+def test_l1_subgradient_touches_only_bn_gammas_outside_head_outputs(tmp_path):
+    model = _random_tiny(tmp_path).train()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    out = model(torch.rand(1, 3, IMGSZ, IMGSZ))
+    (out['boxes'].square().mean() + out['scores'].square().mean()).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    targets = sparsity_targets(model)
+    lam = 0.05
+    add_l1_subgradient(targets, lam)
+    target_weights = {id(bn.weight) for bn in targets}
+    head_params = {id(p) for layer in head_output_layers(model) for p in layer.parameters()}
+    assert not target_weights & head_params
+    changed = 0
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        if id(p) in target_weights:
+            torch.testing.assert_close(p.grad, grads[name] + lam * torch.sign(p.detach()))
+            changed += 1
+        else:  # convs, BN betas and the Detect output convs keep their gradients
+            assert torch.equal(p.grad, grads[name]), name
+    assert changed == len(targets) > 50
+
+
+def test_sparsity_schedule():
+    assert SparsitySchedule(1e-3).lam_at(0, 10) == 1e-3
+    ramp = SparsitySchedule(1e-3, mode='linear')
+    lams = [ramp.lam_at(e, 4) for e in range(4)]
+    assert lams == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    with pytest.raises(ValueError, match='schedule'):
+        SparsitySchedule(1e-3, mode='cosine-ish')
+
+
+@pytest.fixture(scope='module')
+def staged_bdd(bdd_yaml, tmp_path_factory) -> Path:
+    from training.datasets import stage_dataset
+
+    return stage_dataset(bdd_yaml, tmp_path_factory.mktemp('bdd'))
+
+
+_SHORT = {'epochs': 1, 'imgsz': IMGSZ, 'batch': 8, 'fraction': 0.1, 'workers': 0,
+          'device': 'cpu', 'plots': False, 'val': False, 'amp': False, 'optimizer': 'SGD',
+          'lr0': 0.01, 'warmup_epochs': 0, 'seed': 0, 'deterministic': True, 'verbose': False,
+          'exist_ok': True}
+
+
+@pytest.mark.slow
+def test_sparsity_training_shrinks_gammas_and_logs_histograms(tmp_path, staged_bdd):
+    from training.prune.gamma_stats import collect_gammas
+    from training.prune.sparsity import train_sparse
+
+    cfg = tmp_path / 'yolov8tiny-vru.yaml'
+    build_yolo('tiny', workdir=tmp_path)
+    means = {}
+    for lam in (0.0, 0.5):
+        last = train_sparse(cfg, staged_bdd, SparsitySchedule(lam=lam), project=str(tmp_path),
+                            name=f'lam{lam}', **_SHORT)
+        means[lam] = float(collect_gammas(sparsity_targets(load_model(last))).mean())
+    assert means[0.5] < means[0.0] - 1e-3
+    logs = tmp_path / 'lam0.5' / 'sparsity'
+    assert (logs / 'gamma_epoch001.png').stat().st_size > 1000
+    record = json.loads((logs / 'gamma_stats.jsonl').read_text().splitlines()[0])
+    assert record['epoch'] == 1 and record['lambda'] == 0.5 and 0 <= record['near_zero'] <= 1
+
+
+_CHILD = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from ultralytics import YOLO
+    path, x_path, out_dir = sys.argv[1:4]
+    yolo = YOLO(path)
+    x = torch.from_numpy(np.load(x_path))
+    with torch.no_grad():
+        np.save(out_dir + '/torch.npy', yolo.model.float().eval()(x)[0].numpy())
+    onnx = yolo.export(format='onnx', imgsz=x.shape[-1], simplify=False, dynamic=False)
+    sess = ort.InferenceSession(onnx, providers=['CPUExecutionProvider'])
+    np.save(out_dir + '/onnx.npy', sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0])
+""")
+
+
+@pytest.mark.slow
+def test_pruned_checkpoint_loads_in_fresh_process_and_exports_onnx(tmp_path, trained_tiny):
+    model = load_model(trained_tiny[0])
+    plan = prune_model(model, PruneSettings(ratio=0.5, imgsz=IMGSZ))
+    path = save_pruned(model, tmp_path / 'pruned.pt', pruning=plan.to_dict())
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    np.save(tmp_path / 'x.npy', x.numpy())
+    expected = _raw_head(model, x)[0].numpy()
+    env = {**os.environ, 'PYTHONPATH': str(REPO), 'YOLO_OFFLINE': '1'}
+    proc = subprocess.run([sys.executable, '-c', _CHILD, str(path), str(tmp_path / 'x.npy'),
+                           str(tmp_path)], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reloaded = np.load(tmp_path / 'torch.npy')
+    onnx_out = np.load(tmp_path / 'onnx.npy')
+    np.testing.assert_allclose(reloaded, expected, rtol=0, atol=1e-4)
+    # ONNX (Conv+BN fused by the exporter): boxes in pixels, scores in [0, 1]
+    np.testing.assert_allclose(onnx_out, expected, rtol=1e-3, atol=1e-3)
+    assert sum(p.numel() for p in model.parameters()) < 0.5 * sum(
+        p.numel() for p in load_model(trained_tiny[0]).parameters())
+
+
+@pytest.mark.slow
+def test_pruned_checkpoint_validates_and_trains_further(tmp_path, trained_tiny, staged_bdd):
+    from ultralytics import YOLO
+
+    from training.prune.trainers import PrunedDetectionTrainer
+
+    model = load_model(trained_tiny[0])
+    prune_model(model, PruneSettings(ratio=0.5, imgsz=IMGSZ))
+    path = save_pruned(model, tmp_path / 'pruned.pt')
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    metrics = YOLO(str(path)).val(data=str(staged_bdd), imgsz=IMGSZ, batch=8, device='cpu',
+                                  workers=0, plots=False, verbose=False,
+                                  project=str(tmp_path), name='val')
+    assert 0.0 <= metrics.box.map50 <= 1.0
+    yolo = YOLO(str(path))
+    yolo.train(trainer=PrunedDetectionTrainer, data=str(staged_bdd), project=str(tmp_path),
+               name='ft', **{k: v for k, v in _SHORT.items() if k != 'exist_ok'})
+    trained = load_model(tmp_path / 'ft' / 'weights' / 'last.pt')
+    state = trained.state_dict()
+    assert {k: v.shape for k, v in state.items()} == shapes  # still the pruned widths
+    changed = [k for k, v in model.state_dict().items()
+               if v.is_floating_point() and not torch.allclose(v, state[k].float())]
+    assert changed  # and the weights were trained
+    with pytest.raises(ValueError, match='pruned model as weights'):
+        PrunedDetectionTrainer.__new__(PrunedDetectionTrainer).get_model(cfg='x.yaml')
+
+
+@pytest.mark.slow
+def test_cli_runs_all_stages_and_writes_report(tmp_path, trained_tiny, bdd_yaml):
+    from training.cli import main
+
+    out = tmp_path / 'run'
+    rc = main(['prune', '--model', str(trained_tiny[0]), '--data', str(bdd_yaml), '--out',
+               str(out), '--imgsz', str(IMGSZ), '--batch', '8', '--workers', '0',
+               '--fraction', '0.05', '--sparsity-epochs', '1', '--finetune-epochs', '1',
+               '--lam', '1e-2', '--ratio', '0.4', '--latency-runs', '3', '--no-val'])
+    assert rc == 0
+    report = json.loads((out / 'prune_report.json').read_text())
+    names = [m['name'] for m in report['models']]
+    assert names == ['input (unpruned)', 'sparsity-trained', 'pruned', 'pruned + fine-tuned']
+    costs = {m['name']: m['cost'] for m in report['models']}
+    assert costs['pruned']['params'] < costs['input (unpruned)']['params']
+    assert costs['pruned']['flops'] == 2 * costs['pruned']['macs']
+    assert costs['pruned + fine-tuned']['params'] == costs['pruned']['params']
+    assert all(m['latency']['median_ms'] > 0 for m in report['models'])
+    assert abs(report['pruning']['achieved_ratio'] - 0.4) <= 8 / report['pruning'][
+        'channels_before']
+    md = (out / 'prune_report.md').read_text()
+    assert f'{IMGSZ}x{IMGSZ}' in md and '| pruned |' in md
+    assert list((out / 'sparsity' / 'train' / 'sparsity').glob('gamma_epoch*.png'))
+    # KD fine-tune (CWD) from the unpruned model when the distill trainer exists, else plain
+    try:
+        import training.distill.trainer  # noqa: F401
+        method = 'kd'
+    except ImportError:
+        method = 'plain'
+    assert any(n.startswith(f'fine-tune ({method})') for n in report['notes']), report['notes']

@@ -1,0 +1,283 @@
+"""Structured channel pruning of a YOLOv8 DetectionModel by BatchNorm scale (network slimming).
+
+Torch-Pruning's ``DependencyGraph`` finds the coupled channels (C2f concat, residual adds,
+SPPF, the Detect head's inputs); ``BNScaleImportance`` scores each channel group by the mean
+|gamma| of its BatchNorms. The channels to remove are chosen here, not by Torch-Pruning's
+global pruner, because that pruner has no per-layer minimum and rounds every layer down:
+all channels are ranked globally by importance and one cut in that ranking is searched so the
+pruned share of channels is as close as possible to the requested ratio *after* each layer
+keeps at least ``min_channels`` and a multiple of ``round_to`` channels (moving the cut by one
+channel changes the pruned count by at most ``round_to``, so the ratio is reached within
+``round_to / prunable channels`` unless the minimums make it unreachable). The plan is
+explicit (which channels of which BatchNorm go), so it can be checked: zeroing those channels'
+gamma and beta changes nothing downstream.
+
+The Detect head's final 1x1 convs (box and class outputs) and the DFL integral conv are never
+pruned (their outputs are the model's output format); their inputs may shrink.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+import math
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .c2f_split_free import replace_c2f
+
+
+@dataclass
+class PruneSettings:
+    """How much to prune.
+
+    Exactly one of ``ratio`` (share of prunable channels) or ``threshold`` (|gamma| below
+    which a channel goes) is used; ``ratio`` wins if both are set.
+    """
+
+    ratio: float | None = 0.5
+    threshold: float | None = None
+    min_channels: int = 8
+    round_to: int = 8
+    imgsz: int = 320
+
+    def check(self) -> None:
+        if self.ratio is None and self.threshold is None:
+            raise ValueError('PruneSettings: give a ratio (0 <= r < 1) or a gamma threshold')
+        if self.ratio is not None and not 0.0 <= self.ratio < 1.0:
+            raise ValueError(f'pruning ratio must be in [0, 1), got {self.ratio}')
+        if self.threshold is not None and self.threshold < 0:
+            raise ValueError(f'gamma threshold must be >= 0, got {self.threshold}')
+        if self.round_to < 1 or self.min_channels < 1:
+            raise ValueError(f'round_to ({self.round_to}) and min_channels ({self.min_channels}) '
+                             'must be >= 1')
+        if self.imgsz % 32:
+            raise ValueError(f'imgsz must be a multiple of 32 (YOLOv8 stride), got {self.imgsz}')
+
+
+@dataclass
+class GroupPlan:
+    """One coupled channel group: its root conv, size, and the channels that go."""
+
+    root: str
+    channels: int
+    pruned: list[int]
+    bn_channels: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> int:
+        return self.channels - len(self.pruned)
+
+
+@dataclass
+class PrunePlan:
+    """Every prunable group of a model and what pruning removes from it."""
+
+    settings: PruneSettings
+    threshold: float
+    groups: list[GroupPlan]
+
+    @property
+    def channels_before(self) -> int:
+        return sum(g.channels for g in self.groups)
+
+    @property
+    def channels_after(self) -> int:
+        return sum(g.kept for g in self.groups)
+
+    @property
+    def achieved_ratio(self) -> float:
+        return 1.0 - self.channels_after / max(self.channels_before, 1)
+
+    @property
+    def tolerance(self) -> float:
+        """How far the achieved ratio may sit from the requested one (rounding).
+
+        One ``round_to`` step, as a share of all prunable channels.
+        """
+        return self.settings.round_to / max(self.channels_before, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'settings': asdict(self.settings), 'threshold': self.threshold,
+                'channels_before': self.channels_before, 'channels_after': self.channels_after,
+                'achieved_ratio': self.achieved_ratio,
+                'groups': [{'root': g.root, 'channels': g.channels, 'kept': g.kept}
+                           for g in self.groups]}
+
+
+def detect_head(model: nn.Module) -> nn.Module:
+    """Return the Detect module (last layer) of an ultralytics DetectionModel."""
+    from ultralytics.nn.modules import Detect
+
+    layers = getattr(model, 'model', None)
+    head = layers[-1] if layers is not None else None
+    if not isinstance(head, Detect):
+        raise TypeError(f'expected an ultralytics DetectionModel whose last layer is Detect, '
+                        f'got {type(model).__name__} ending in {type(head).__name__}')
+    return head
+
+
+def head_output_layers(model: nn.Module) -> list[nn.Module]:
+    """List the Detect head's final convs (box, class, one2one copies) and the DFL conv."""
+    head = detect_head(model)
+    layers: list[nn.Module] = []
+    for attr in ('cv2', 'cv3', 'one2one_cv2', 'one2one_cv3'):
+        branches = getattr(head, attr, None)
+        if branches is not None:
+            layers.extend(seq[-1] for seq in branches)
+    if isinstance(getattr(head, 'dfl', None), nn.Module):
+        layers.append(head.dfl)
+    return layers
+
+
+def prepare_for_pruning(model: nn.Module) -> nn.Module:
+    """Make ``model`` traceable in place: float32, split-free C2f, every parameter trainable."""
+    detect_head(model)
+    model.float()
+    replace_c2f(model)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
+
+
+def _output_transform(out: Any) -> Any:
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def build_graph(model: nn.Module, imgsz: int) -> Any:
+    """Torch-Pruning dependency graph of a prepared model, traced at ``imgsz`` on its device.
+
+    The head's output convs are excluded later (as group roots), not here: a layer ignored
+    while tracing is treated as channel-preserving and would couple unrelated channels.
+    """
+    import torch_pruning as tp
+
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    example = torch.zeros(1, 3, imgsz, imgsz, device=device)
+    graph = tp.DependencyGraph().build_dependency(
+        model, example_inputs=example, output_transform=_output_transform, verbose=False)
+    model.train(was_training)
+    return graph
+
+
+def _idx(i: Any) -> int:
+    return int(getattr(i, 'idx', i))
+
+
+def _prunable_groups(graph: Any, model: nn.Module
+                     ) -> list[tuple[nn.Module, Callable, torch.Tensor]]:
+    """(root module, pruning fn, per-channel importance) of every group with BatchNorms."""
+    import torch_pruning as tp
+
+    importance = tp.importance.BNScaleImportance(group_reduction='mean', normalizer=None)
+    out = []
+    for group in graph.get_all_groups(ignored_layers=head_output_layers(model),
+                                      root_module_types=[nn.Conv2d]):
+        imp = importance(group)
+        if imp is None:
+            continue
+        root = group[0].dep.target.module
+        out.append((root, group[0].dep.handler, imp.detach().float().cpu()))
+    return out
+
+
+def _kept(n: int, below: int, settings: PruneSettings) -> int:
+    """Channels a group of ``n`` keeps when ``below`` of them fall under the threshold."""
+    step = settings.round_to
+    keep = int(round((n - below) / step)) * step
+    floor = min(n, math.ceil(settings.min_channels / step) * step)
+    return int(min(n, max(keep, floor)))
+
+
+def plan_pruning(model: nn.Module, settings: PruneSettings, graph: Any = None) -> PrunePlan:
+    """Decide which channels go (nothing is changed). ``model`` must be prepared."""
+    settings.check()
+    graph = graph or build_graph(model, settings.imgsz)
+    groups = _prunable_groups(graph, model)
+    if not groups:
+        raise ValueError('no prunable BatchNorm channel groups found in the model')
+    # One global ranking of all channels by importance (stable, so ties are broken by
+    # position and any count can be reached); a group's channels below rank k are candidates.
+    imps = torch.cat([imp for _, _, imp in groups])
+    order = torch.argsort(imps, stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))
+    group_ranks, start = [], 0
+    for _, _, imp in groups:
+        group_ranks.append(rank[start:start + len(imp)])
+        start += len(imp)
+    sorted_ranks = [torch.sort(r).values for r in group_ranks]
+    total = len(imps)
+
+    def kept_at(k: int) -> list[int]:
+        return [_kept(len(r), int(torch.searchsorted(r, k)), settings) for r in sorted_ranks]
+
+    if settings.ratio is not None:
+        target = settings.ratio * total
+        lo, hi = 0, total  # smallest k whose pruned count reaches the target
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if total - sum(kept_at(mid)) >= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        k = lo
+        if lo > 0:
+            under = total - sum(kept_at(lo - 1))
+            over = total - sum(kept_at(lo))
+            k = lo - 1 if target - under < over - target else lo
+    else:
+        k = int((imps < settings.threshold).sum())
+    threshold = float(imps[order[k]]) if k < total else float(imps.max())
+
+    plans = []
+    name_of = graph._module2name
+    for (root, fn, imp), ranks, keep in zip(groups, group_ranks, kept_at(k)):
+        n_pruned = len(imp) - keep
+        pruned = sorted(torch.argsort(ranks)[:n_pruned].tolist()) if n_pruned > 0 else []
+        plan = GroupPlan(root=name_of[root], channels=len(imp), pruned=pruned)
+        if pruned:
+            for dep, idxs in graph.get_pruning_group(root, fn, pruned):
+                target = dep.target.module
+                if isinstance(target, nn.BatchNorm2d) and graph.is_out_channel_pruning_fn(
+                        dep.handler):
+                    plan.bn_channels[name_of[target]] = sorted({_idx(i) for i in idxs})
+        plans.append(plan)
+    return PrunePlan(settings=settings, threshold=threshold, groups=plans)
+
+
+def apply_plan(model: nn.Module, plan: PrunePlan, graph: Any) -> None:
+    """Remove the planned channels from ``model`` (the model ``graph`` was traced on)."""
+    modules = dict(model.named_modules())
+    for gp in plan.groups:
+        if not gp.pruned:
+            continue
+        root = modules[gp.root]
+        group = graph.get_pruning_group(root, graph.get_pruner_of_module(root).prune_out_channels,
+                                        gp.pruned)
+        if not graph.check_pruning_group(group):
+            raise RuntimeError(f'pruning {len(gp.pruned)} of {gp.channels} channels of '
+                               f'{gp.root} would empty a layer; lower the ratio')
+        group.prune()
+
+
+@torch.no_grad()
+def zero_planned_channels(model: nn.Module, plan: PrunePlan) -> None:
+    """Set gamma and beta of every planned channel to 0 (the unpruned equivalent of pruning)."""
+    modules = dict(model.named_modules())
+    for gp in plan.groups:
+        for name, idxs in gp.bn_channels.items():
+            bn = modules[name]
+            bn.weight[idxs] = 0.0
+            bn.bias[idxs] = 0.0
+
+
+def prune_model(model: nn.Module, settings: PruneSettings) -> PrunePlan:
+    """Prepare, plan and prune ``model`` in place; returns the plan that was applied."""
+    prepare_for_pruning(model)
+    graph = build_graph(model, settings.imgsz)
+    plan = plan_pruning(model, settings, graph)
+    apply_plan(model, plan, graph)
+    return plan

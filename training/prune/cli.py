@@ -1,0 +1,68 @@
+"""`vru-train prune`: sparsity training, BN-scale channel pruning and KD fine-tune."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .channel_pruning import PruneSettings
+from .pipeline import PruneJob, run_job, STAGES
+from .sparsity import SCHEDULES, SparsitySchedule
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--model', type=Path, required=True,
+                        help='input checkpoint (the KD student .pt)')
+    parser.add_argument('--data', type=Path, help='YOLO dataset yaml (training + validation)')
+    parser.add_argument('--out', type=Path, required=True, help='run directory')
+    parser.add_argument('--teacher', type=Path,
+                        help='KD teacher for the fine-tune (default: the unpruned --model)')
+    parser.add_argument('--stages', default=','.join(STAGES),
+                        help=f'comma-separated subset of {",".join(STAGES)} (default: all)')
+    parser.add_argument('--imgsz', type=int, default=640)
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--workers', type=int, default=8)
+    parser.add_argument('--fraction', type=float, default=1.0,
+                        help='share of the training images used')
+    parser.add_argument('--seed', type=int, default=0)
+    g = parser.add_argument_group('sparsity training')
+    g.add_argument('--sparsity-epochs', type=int, default=50)
+    g.add_argument('--lam', type=float, default=5e-4, help='L1 strength on BN gammas')
+    g.add_argument('--lam-schedule', choices=SCHEDULES, default='constant',
+                   help='constant, or linear ramp 0 -> lam over the epochs')
+    g = parser.add_argument_group('channel pruning')
+    g.add_argument('--ratio', type=float, default=0.5,
+                   help='share of prunable channels to remove (global ranking by |gamma|)')
+    g.add_argument('--threshold', type=float,
+                   help='prune channels with |gamma| below this instead of a ratio')
+    g.add_argument('--min-channels', type=int, default=8)
+    g.add_argument('--round-to', type=int, default=8)
+    g = parser.add_argument_group('fine-tune')
+    g.add_argument('--finetune-epochs', type=int, default=50)
+    g.add_argument('--kd', type=json.loads,
+                   help='KD terms as JSON, e.g. \'{"cwd": {"weight": 2.0}}\' (default: CWD only)')
+    g = parser.add_argument_group('report')
+    g.add_argument('--no-val', action='store_true', help='skip mAP before/after')
+    g.add_argument('--latency-runs', type=int, default=30, help='0 skips the ONNX latency')
+    g.add_argument('--latency-threads', type=int, default=1)
+
+
+def job_from_args(args: argparse.Namespace) -> PruneJob:
+    stages = tuple(s.strip() for s in args.stages.split(',') if s.strip())
+    return PruneJob(
+        model=args.model, out=args.out, data=args.data, teacher=args.teacher, stages=stages,
+        imgsz=args.imgsz, batch=args.batch, device=args.device, workers=args.workers,
+        fraction=args.fraction, seed=args.seed, sparsity_epochs=args.sparsity_epochs,
+        schedule=SparsitySchedule(lam=args.lam, mode=args.lam_schedule),
+        prune=PruneSettings(ratio=None if args.threshold is not None else args.ratio,
+                            threshold=args.threshold, min_channels=args.min_channels,
+                            round_to=args.round_to, imgsz=args.imgsz),
+        finetune_epochs=args.finetune_epochs, kd=args.kd, validate=not args.no_val,
+        latency_runs=args.latency_runs, latency_threads=args.latency_threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_job(job_from_args(args))
+    print(json.dumps(result, indent=2))
+    return 0

@@ -1,0 +1,134 @@
+"""Sparsity-aware training: an L1 penalty on BatchNorm scales (network slimming).
+
+The penalty ``lambda * sum|gamma|`` enters as its subgradient ``lambda * sign(gamma)`` added
+to ``gamma.grad`` after AMP unscaling and gradient clipping, right before the optimizer step,
+so its strength is exactly ``lambda`` whatever the loss scale or clipping did. Channels whose
+gamma reaches ~0 carry no signal and can be pruned with almost no loss. The Detect head's
+output convs are never touched (they have no BatchNorm and define the output format).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import nn
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import LOGGER
+
+from .channel_pruning import head_output_layers
+from .gamma_stats import collect_gammas, gamma_stats, plot_gamma_histogram
+from .trainers import checkpoint_module
+
+SCHEDULES = ('constant', 'linear')
+
+
+@dataclass
+class SparsitySchedule:
+    """L1 strength over training: ``constant`` or ``linear`` (0 -> lam, sparsity grows)."""
+
+    lam: float = 5e-4
+    mode: str = 'constant'
+    near_zero: float = 1e-2  # |gamma| below this counts as "near zero" in the logs
+
+    def __post_init__(self) -> None:
+        if self.mode not in SCHEDULES:
+            raise ValueError(f'sparsity schedule {self.mode!r} unknown; use one of {SCHEDULES}')
+        if self.lam < 0:
+            raise ValueError(f'sparsity lambda must be >= 0, got {self.lam}')
+
+    def lam_at(self, epoch: int, epochs: int) -> float:
+        """Lambda during 0-based ``epoch`` of ``epochs``."""
+        if self.mode == 'constant':
+            return self.lam
+        return self.lam * (epoch + 1) / max(epochs, 1)
+
+
+def sparsity_targets(model: nn.Module) -> list[nn.BatchNorm2d]:
+    """List the BatchNorms the L1 term applies to: all outside the head's output layers."""
+    excluded = {id(m) for layer in head_output_layers(model) for m in layer.modules()}
+    return [m for m in model.modules()
+            if isinstance(m, nn.BatchNorm2d) and m.affine and id(m) not in excluded]
+
+
+@torch.no_grad()
+def add_l1_subgradient(bns: Iterable[nn.BatchNorm2d], lam: float) -> None:
+    """``gamma.grad += lam * sign(gamma)`` for every BatchNorm that has a gradient."""
+    if lam == 0:
+        return
+    for bn in bns:
+        if bn.weight.grad is not None:
+            bn.weight.grad.add_(torch.sign(bn.weight), alpha=lam)
+
+
+class SparsityTrainer(DetectionTrainer):
+    """ultralytics DetectionTrainer with the BN-gamma L1 term and per-epoch gamma logs.
+
+    Writes ``<save_dir>/sparsity/gamma_epochNNN.png`` and ``gamma_stats.jsonl`` (near-zero
+    share, percentiles, lambda) after every epoch.
+    """
+
+    def __init__(self, *args, schedule: SparsitySchedule | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schedule = schedule or SparsitySchedule()
+        self._targets: list[nn.BatchNorm2d] | None = None
+        self._targets_of: int | None = None
+        self.add_callback('on_train_epoch_end', _log_gammas)
+
+    def get_model(self, cfg=None, weights=None, verbose: bool = True):
+        """Train a given checkpoint's module as is (pruned ones too); build from yaml else."""
+        if weights is None:
+            return super().get_model(cfg, weights, verbose)
+        model = checkpoint_module(weights).float()
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+
+    def sparsity_bns(self) -> list[nn.BatchNorm2d]:
+        from ultralytics.utils.torch_utils import unwrap_model
+
+        model = unwrap_model(self.model)
+        if self._targets is None or self._targets_of != id(model):
+            self._targets, self._targets_of = sparsity_targets(model), id(model)
+        return self._targets
+
+    def current_lambda(self) -> float:
+        return self.schedule.lam_at(self.epoch, self.epochs)
+
+    def optimizer_step(self):
+        """Run the stock step (unscale, clip, step, EMA), adding the L1 subgradient first."""
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
+        add_l1_subgradient(self.sparsity_bns(), self.current_lambda())
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad()
+        if self.ema:
+            self.ema.update(self.model)
+
+
+def _log_gammas(trainer: SparsityTrainer) -> None:
+    """Write this epoch's gamma histogram PNG and a JSON line of gamma statistics."""
+    gammas = collect_gammas(trainer.sparsity_bns())
+    stats = gamma_stats(gammas, trainer.schedule.near_zero)
+    out = Path(trainer.save_dir) / 'sparsity'
+    epoch = trainer.epoch + 1
+    plot_gamma_histogram(gammas, out / f'gamma_epoch{epoch:03d}.png', f'epoch {epoch}',
+                         trainer.schedule.near_zero)
+    record = {'epoch': epoch, 'lambda': trainer.current_lambda(), **stats.to_dict()}
+    with open(out / 'gamma_stats.jsonl', 'a') as f:
+        f.write(json.dumps(record) + '\n')
+    LOGGER.info(f'sparsity: epoch {epoch} lambda={record["lambda"]:.2e} '
+                f'{stats.near_zero:.1%} of {stats.count} gammas < {stats.eps:g} '
+                f'(median |gamma| {stats.median:.3f})')
+
+
+def train_sparse(model: str | Path, data: Path, schedule: SparsitySchedule, **train_args
+                 ) -> Path:
+    """Sparsity-train ``model`` (.pt / .yaml) on ``data``; returns the last checkpoint."""
+    overrides = {'model': str(model), 'data': str(data), **train_args}
+    trainer = SparsityTrainer(overrides=overrides, schedule=schedule)
+    trainer.train()
+    return Path(trainer.last)

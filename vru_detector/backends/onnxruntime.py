@@ -8,6 +8,7 @@ import numpy as np
 from ..artifact import artifact_from_metadata
 from ..errors import BackendUnavailableError, ModelLoadError
 from .base import Backend
+from .qdq_layout import cpu_model_source
 
 ORT_TYPES = {'tensor(float)': np.float32, 'tensor(float16)': np.float16}
 
@@ -41,7 +42,10 @@ class OnnxRuntimeBackend(Backend):
         opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=providers_for(device))
+            providers = providers_for(device)
+            # symmetric int8 Q/DQ (TensorRT layout) runs fused on x86 only with uint8 activations
+            source = cpu_model_source(path, device) if path.is_file() else str(path)
+            self.session = ort.InferenceSession(source, opts, providers=providers)
         except BackendUnavailableError:
             raise
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
@@ -68,6 +72,7 @@ class OnnxRuntimeBackend(Backend):
                 're-export with `vru-train export`.')
         self.check_output_classes(out.shape[1] if isinstance(out.shape[1], int) else None)
         self.providers = self.session.get_providers()
+        self.uint8_activations = isinstance(source, bytes)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         out = self.session.run([self.output_name], {self.input_name: batch})[0]

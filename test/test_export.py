@@ -1,0 +1,53 @@
+"""`vru-train export`: ONNX with runtime metadata that our Detector and ultralytics agree on."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.slow
+def test_export_static_and_dynamic_batch(trained_tiny, tmp_path, street_images):
+    import cv2
+    import onnx
+
+    from training.cli import main
+    from vru_detector import Detector
+
+    pt, _ = trained_tiny
+    before = sorted(p.name for p in pt.parent.iterdir())
+    static = tmp_path / 'static.onnx'
+    assert main(['export', '--weights', str(pt), '--imgsz', '320', '--out', str(static)]) == 0
+    assert sorted(p.name for p in pt.parent.iterdir()) == before  # nothing written by the weights
+
+    model = onnx.load(str(static))
+    assert max(o.version for o in model.opset_import if o.domain in ('', 'ai.onnx')) >= 17
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta['precision'] == 'fp32' and meta['imgsz'] == '[320, 320]'
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, 320, 320]
+
+    dynamic = tmp_path / 'dynamic.onnx'
+    assert main(['export', '--weights', str(pt), '--imgsz', '320', '--dynamic-batch',
+                 '--out', str(dynamic)]) == 0
+    dyn = onnx.load(str(dynamic)).graph.input[0].type.tensor_type.shape.dim
+    assert dyn[0].dim_param and [d.dim_value for d in dyn[1:]] == [3, 320, 320]
+
+    images = [cv2.imread(str(p)) for p in street_images[:3]]
+    one = Detector(static, conf=0.001)
+    many = Detector(dynamic, conf=0.001)
+    assert many.backend.max_batch > 1
+    for a, b in zip([one(im) for im in images], many.detect_batch(images)):
+        assert len(a.scores) == len(b.scores)
+        np.testing.assert_allclose(a.xyxy, b.xyxy, atol=0.05)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
+
+
+def test_export_rejects_bad_settings(tmp_path):
+    from training.export import export_onnx
+
+    with pytest.raises(ValueError, match='opset 13'):
+        export_onnx(tmp_path / 'x.pt', opset=13)
+    with pytest.raises(ValueError, match='multiples of the model stride'):
+        export_onnx(tmp_path / 'x.pt', imgsz=300)
+    with pytest.raises(FileNotFoundError, match='x.pt'):
+        export_onnx(tmp_path / 'x.pt', imgsz=320)

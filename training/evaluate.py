@@ -1,0 +1,176 @@
+"""`vru-train evaluate`: FP32 vs INT8 accuracy of each model, measured by ultralytics' validator.
+
+Each FP32 ONNX is paired with its Q/DQ INT8 sibling (``<stem>_int8.onnx`` as written by
+``vru-train calibrate``, or ``--int8`` in the same order); both run in ONNX Runtime on the CPU
+through ``YOLO(onnx).val`` (the reference metric code: mAP50, mAP50-95, P, R). Writes
+``evaluation.md``, ``evaluation.json`` and ``int8_drop.png``.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+METRICS = ('map50', 'map50_95', 'precision', 'recall')
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Detection metrics of one model on one split (fractions in [0, 1])."""
+
+    map50: float
+    map50_95: float
+    precision: float
+    recall: float
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One model's FP32 and INT8 metrics and the INT8 drop (positive = INT8 is worse)."""
+
+    name: str
+    fp32_model: str
+    int8_model: str | None
+    fp32: Metrics
+    int8: Metrics | None
+
+    def drop(self, metric: str) -> float | None:
+        if self.int8 is None:
+            return None
+        return getattr(self.fp32, metric) - getattr(self.int8, metric)
+
+
+def model_precision_and_size(path: str | Path) -> tuple[str, tuple[int, int]]:
+    from training.export import read_metadata
+    from vru_detector.artifact import artifact_from_metadata
+
+    info = artifact_from_metadata(read_metadata(path), str(path))
+    return info.precision, info.input_shape
+
+
+def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = 'val',
+                  workdir: str | Path | None = None, conf: float = 0.001) -> Metrics:
+    """mAP50, mAP50-95, P and R of an ONNX model from ``YOLO(model).val`` (batch 1, CPU)."""
+    import tempfile
+
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    from ultralytics import YOLO
+
+    from training.datasets import stage_dataset
+
+    _, (h, w) = model_precision_and_size(model)
+    with tempfile.TemporaryDirectory(prefix='vru-eval-') as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        data = stage_dataset(Path(data_yaml), work / 'data')
+        result = YOLO(str(model), task='detect').val(
+            data=str(data), split=split, imgsz=max(h, w), batch=1, conf=conf, device='cpu',
+            plots=False,
+            verbose=False, project=str(work / 'val'), name=Path(model).stem, exist_ok=True)
+    box = result.box
+    return Metrics(float(box.map50), float(box.map), float(box.mp), float(box.mr))
+
+
+def int8_sibling(fp32: Path) -> Path | None:
+    candidate = fp32.with_name(fp32.stem + '_int8.onnx')
+    return candidate if candidate.is_file() else None
+
+
+def compare(fp32_models: Sequence[Path], int8_models: Sequence[Path | None], data_yaml: Path,
+            split: str = 'val', conf: float = 0.001) -> list[ComparisonRow]:
+    """Validate every FP32 model and its INT8 counterpart."""
+    from tqdm import tqdm
+
+    rows = []
+    pairs = list(zip(fp32_models, int8_models))
+    for fp32, int8 in tqdm(pairs, desc='evaluate', unit='model'):
+        for path, want in ((fp32, 'fp32'), (int8, 'int8')):
+            if path is not None and model_precision_and_size(path)[0] != want:
+                raise ValueError(f'{path}: metadata says precision '
+                                 f'{model_precision_and_size(path)[0]}, expected {want} here')
+        rows.append(ComparisonRow(
+            Path(fp32).stem, str(fp32), str(int8) if int8 else None,
+            validate_onnx(fp32, data_yaml, split, conf=conf),
+            validate_onnx(int8, data_yaml, split, conf=conf) if int8 else None))
+    return rows
+
+
+def _pct(x: float | None) -> str:
+    return '-' if x is None else f'{100 * x:.2f}'
+
+
+def markdown_table(rows: Sequence[ComparisonRow]) -> str:
+    head = ['model'] + [f'{p} {m}' for m in METRICS for p in ('FP32', 'INT8')] + \
+           ['mAP50 drop', 'mAP50-95 drop']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' + '---:|' * (len(head) - 1)]
+    for r in rows:
+        cells = [r.name]
+        for m in METRICS:
+            cells += [_pct(getattr(r.fp32, m)), _pct(getattr(r.int8, m) if r.int8 else None)]
+        cells += [_pct(r.drop('map50')), _pct(r.drop('map50_95'))]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    note = 'Values in %, ultralytics validator, ONNX Runtime CPU, batch 1.'
+    return '\n'.join(lines) + f'\n\n{note}\n'
+
+
+def plot_drop(rows: Sequence[ComparisonRow], path: Path) -> Path:
+    """Bar plot of the INT8 drop per metric and model (percentage points)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(rows) + 2), 4))
+    width = 0.8 / len(METRICS)
+    x = np.arange(len(rows))
+    for i, m in enumerate(METRICS):
+        drops = [100 * (r.drop(m) or 0.0) for r in rows]
+        ax.bar(x + i * width - 0.4 + width / 2, drops, width, label=m)
+    ax.axhline(0, color='black', linewidth=0.8)
+    ax.set_xticks(x, [r.name for r in rows])
+    ax.set_ylabel('FP32 - INT8 (percentage points)')
+    ax.set_title('INT8 accuracy drop (positive = INT8 worse)')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(rows: Sequence[ComparisonRow], out_dir: str | Path) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {'md': out_dir / 'evaluation.md', 'json': out_dir / 'evaluation.json',
+             'png': out_dir / 'int8_drop.png'}
+    paths['md'].write_text('# FP32 vs INT8\n\n' + markdown_table(rows))
+    payload = [{**asdict(r), 'drop': {m: r.drop(m) for m in METRICS}} for r in rows]
+    paths['json'].write_text(json.dumps(payload, indent=2))
+    plot_drop(rows, paths['png'])
+    return paths
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--models', nargs='+', required=True,
+                        help='FP32 ONNX models; INT8 twins are <stem>_int8.onnx beside them')
+    parser.add_argument('--int8', nargs='+',
+                        help='INT8 Q/DQ ONNX models, same order as --models (overrides siblings)')
+    parser.add_argument('--data', required=True, help='ultralytics data.yaml')
+    parser.add_argument('--split', default='val', help='split to evaluate on')
+    parser.add_argument('--conf', type=float, default=0.001,
+                        help='score threshold of the validator (ultralytics default 0.001)')
+    parser.add_argument('--out', default='runs/evaluate', help='report folder')
+
+
+def run(args: argparse.Namespace) -> int:
+    fp32 = [Path(m) for m in args.models]
+    if args.int8 and len(args.int8) != len(fp32):
+        raise SystemExit(f'--int8 has {len(args.int8)} models but --models has {len(fp32)}; '
+                         'give one INT8 model per FP32 model, in the same order')
+    int8 = [Path(m) for m in args.int8] if args.int8 else [int8_sibling(m) for m in fp32]
+    rows = compare(fp32, int8, Path(args.data), args.split, args.conf)
+    paths = write_report(rows, args.out)
+    print(markdown_table(rows))
+    print(f'wrote {paths["md"]}, {paths["json"]}, {paths["png"]}')
+    return 0

@@ -1,0 +1,111 @@
+"""`vru-train export`: a checkpoint to ONNX with the metadata the runtime checks at load time.
+
+Ultralytics' exporter does the tracing (raw head output ``[B, 4+nc, N]``, names/imgsz/stride in
+``metadata_props``); this adds our keys (``precision``) and, for ``--dynamic-batch``, keeps H and
+W static so TensorRT and the calibrator see one input size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+import shutil
+import tempfile
+
+MIN_OPSET = 17
+
+
+def set_metadata(model, updates: dict[str, str]) -> None:
+    """Add or replace string entries of an ``onnx.ModelProto``'s ``metadata_props`` in place."""
+    props = {p.key: p.value for p in model.metadata_props}
+    props.update({k: str(v) for k, v in updates.items()})
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """Read the ``metadata_props`` of an ONNX file as a dict (weights are not loaded)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def _fix_spatial_dims(model, imgsz: tuple[int, int]) -> None:
+    """Make H/W of the input static (batch stays symbolic) and re-infer the output shape."""
+    import onnx
+
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for axis, size in ((2, imgsz[0]), (3, imgsz[1])):
+        dims[axis].ClearField('dim_param')
+        dims[axis].dim_value = size
+    out = model.graph.output[0].type.tensor_type.shape.dim
+    if len(out) == 3:
+        out[2].ClearField('dim_param')
+        stride_sum = sum((imgsz[0] // s) * (imgsz[1] // s) for s in (8, 16, 32))
+        out[2].dim_value = stride_sum
+    onnx.checker.check_model(model)
+
+
+def export_onnx(weights: str | Path, out: str | Path | None = None,
+                imgsz: int | tuple[int, int] = 640, opset: int = MIN_OPSET,
+                dynamic_batch: bool = False, simplify: bool = True) -> Path:
+    """Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision=fp32``.
+
+    The input is ``1x3xHxW`` (or ``Bx3xHxW`` with a symbolic batch for ``dynamic_batch``); the
+    output is the raw YOLOv8 head (boxes in input pixels + class scores), decoded by our runtime.
+    """
+    import onnx
+
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    from training.models import build_yolo
+
+    if opset < MIN_OPSET:
+        raise ValueError(f'opset {opset} is too old: TensorRT Q/DQ and per-channel quantization '
+                         f'need opset >= {MIN_OPSET}')
+    size = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(int(s) for s in imgsz)
+    if any(s % 32 for s in size):
+        raise ValueError(f'imgsz {size} must be multiples of the model stride 32')
+    weights = Path(weights)
+    if not weights.is_file():
+        raise FileNotFoundError(f'{weights}: checkpoint not found; pass a trained .pt file')
+    with tempfile.TemporaryDirectory(prefix='vru-export-') as tmp:
+        # Ultralytics writes next to the weights: export a copy so nothing beside them is touched.
+        local = Path(tmp) / weights.name
+        shutil.copy2(weights, local)
+        yolo = build_yolo(str(local))
+        exported = Path(yolo.export(format='onnx', imgsz=list(size), opset=opset,
+                                    simplify=simplify, dynamic=dynamic_batch, batch=1, nms=False,
+                                    half=False))
+        model = onnx.load(str(exported))
+    if dynamic_batch:
+        _fix_spatial_dims(model, size)
+    set_metadata(model, {'precision': 'fp32', 'imgsz': repr(list(size))})
+    target = Path(out) if out else weights.with_suffix('.onnx')
+    target.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(target))
+    return target
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--weights', required=True, help='ultralytics checkpoint (.pt) to export')
+    parser.add_argument('--out', help='output .onnx (default: next to the weights)')
+    parser.add_argument('--imgsz', type=int, nargs='+', default=[640],
+                        help='input size: one value (square) or H W; multiples of 32')
+    parser.add_argument('--opset', type=int, default=MIN_OPSET,
+                        help=f'ONNX opset (>= {MIN_OPSET})')
+    parser.add_argument('--dynamic-batch', action='store_true',
+                        help='symbolic batch dimension (H and W stay static)')
+    parser.add_argument('--no-simplify', action='store_true', help='skip onnxslim simplification')
+
+
+def run(args: argparse.Namespace) -> int:
+    imgsz = args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz[:2])
+    path = export_onnx(args.weights, args.out, imgsz, args.opset, args.dynamic_batch,
+                       simplify=not args.no_simplify)
+    meta = read_metadata(path)
+    print(f'exported {path} (imgsz {meta.get("imgsz")}, precision {meta.get("precision")}, '
+          f'batch {meta.get("batch")})')
+    return 0

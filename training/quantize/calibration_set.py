@@ -1,0 +1,162 @@
+"""Which training images calibrate INT8, and how they are fed: exactly the runtime preprocessing.
+
+Images are drawn per class, rarest first, so the VRU classes (rider, bicycle, motorcycle...) that
+a random draw from car-dominated street data would miss are present in the activation ranges.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import yaml
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+BACKGROUND = -1
+
+
+def dataset_split_dir(data_yaml: str | Path, split: str = 'train') -> Path:
+    """Find the image folder of ``split`` in a data.yaml (root: ``path`` or its folder)."""
+    data_yaml = Path(data_yaml)
+    cfg = yaml.safe_load(data_yaml.read_text())
+    if split not in cfg:
+        raise ValueError(f'{data_yaml}: no "{split}" split; it has {sorted(cfg)}')
+    root = Path(cfg.get('path') or data_yaml.parent)
+    if not root.is_absolute():
+        root = data_yaml.parent / root
+    entry = cfg[split]
+    folder = root / (entry[0] if isinstance(entry, list) else entry)
+    if not folder.is_dir():
+        raise FileNotFoundError(f'{data_yaml}: {split} images folder {folder} does not exist')
+    return folder
+
+
+def label_path(image: Path) -> Path:
+    """YOLO convention: ``.../images/<split>/x.jpg`` -> ``.../labels/<split>/x.txt``."""
+    parts = list(image.parts)
+    idx = len(parts) - 1 - parts[::-1].index('images') if 'images' in parts else None
+    if idx is None:
+        return image.with_suffix('.txt')
+    parts[idx] = 'labels'
+    return Path(*parts).with_suffix('.txt')
+
+
+def image_classes(image: Path) -> set[int]:
+    """Class ids present in the image's YOLO label file (empty when it has none)."""
+    path = label_path(image)
+    if not path.is_file():
+        return set()
+    return {int(line.split()[0]) for line in path.read_text().splitlines() if line.strip()}
+
+
+def select_calibration_images(image_dir: str | Path, count: int = 512,
+                              seed: int = 0) -> list[Path]:
+    """``count`` images from ``image_dir``, stratified by their rarest labelled class.
+
+    Each image joins the group of its rarest class (background images their own group); groups
+    are shuffled with ``seed`` and drawn round-robin, so every class appears before common ones
+    fill the rest. Fewer images than ``count`` means all of them are used.
+    """
+    images = sorted(p for p in Path(image_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise FileNotFoundError(
+            f'{image_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) to calibrate on')
+    if count <= 0:
+        raise ValueError(f'calibration image count must be positive, got {count}')
+    classes = {im: image_classes(im) for im in images}
+    frequency = Counter(c for cs in classes.values() for c in cs)
+    groups: dict[int, list[Path]] = defaultdict(list)
+    for im, cs in classes.items():
+        groups[min(cs, key=lambda c: (frequency[c], c)) if cs else BACKGROUND].append(im)
+    rng = np.random.default_rng(seed)
+    order = sorted(groups, key=lambda g: (g == BACKGROUND, frequency.get(g, 0), g))
+    queues = {g: [groups[g][i] for i in rng.permutation(len(groups[g]))] for g in order}
+    chosen: list[Path] = []
+    while len(chosen) < min(count, len(images)):
+        for g in order:
+            if queues[g] and len(chosen) < count:
+                chosen.append(queues[g].pop())
+    return chosen
+
+
+def class_coverage(images: Sequence[Path]) -> dict[int, int]:
+    """How many of ``images`` contain each class (for the report and the tests)."""
+    return dict(sorted(Counter(c for im in images for c in image_classes(im)).items()))
+
+
+def calibration_id(images: Sequence[Path], method: str, settings: Mapping[str, Any]) -> str:
+    """Hash the image list (by name), the method and the settings into a short, stable id."""
+    payload = json.dumps({'images': sorted(Path(p).name for p in images), 'method': method,
+                          'settings': dict(settings)}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_batch(paths: Sequence[Path], input_shape: tuple[int, int]) -> np.ndarray:
+    """Read and preprocess images exactly as the runtime Detector does (letterbox, RGB, /255)."""
+    import cv2
+
+    from vru_detector.preprocess import preprocess
+
+    images = []
+    for p in paths:
+        im = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if im is None:
+            raise ValueError(f'{p}: not a readable image')
+        images.append(im)
+    return preprocess(images, input_shape)[0]
+
+
+@dataclass
+class CalibrationBatches:
+    """Preprocessed calibration batches, loaded once and replayed (ORT rewinds between passes)."""
+
+    input_name: str
+    images: Sequence[Path]
+    input_shape: tuple[int, int]
+    batch: int = 1
+
+    def __post_init__(self) -> None:
+        self._tensors: list[np.ndarray] | None = None
+
+    def tensors(self) -> list[np.ndarray]:
+        if self._tensors is None:
+            from tqdm import tqdm
+
+            self._tensors = [
+                load_batch(self.images[i:i + self.batch], self.input_shape)
+                for i in tqdm(range(0, len(self.images), self.batch), desc='calibration images',
+                              unit='batch', leave=False)]
+        return self._tensors
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self.tensors())
+
+    def reader(self):
+        """Make an ``onnxruntime.quantization.CalibrationDataReader`` over the batches."""
+        from onnxruntime.quantization import CalibrationDataReader
+
+        outer = self
+
+        class _Reader(CalibrationDataReader):
+
+            def __init__(self) -> None:
+                self.set_range(0, len(outer.tensors()))
+
+            def get_next(self):
+                x = next(self._it, None)
+                return None if x is None else {outer.input_name: x}
+
+            def rewind(self) -> None:
+                self._it = iter(outer)
+
+            def set_range(self, start_index: int, end_index: int) -> None:
+                self._it = iter(outer.tensors()[start_index:end_index])
+
+            def __len__(self) -> int:
+                return len(outer.tensors())
+
+        return _Reader()

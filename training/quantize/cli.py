@@ -1,0 +1,149 @@
+"""`vru-train calibrate`: FP32 ONNX -> INT8 Q/DQ ONNX (+ sensitivity report, + TensorRT engine).
+
+One calibration pass over training images (stratified so VRU classes are present, preprocessed
+exactly as at runtime), ranges cached; optional per-layer sensitivity ranking and
+``--keep-float N`` to leave the N most sensitive convs in float.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+import hashlib
+import json
+from pathlib import Path
+from typing import Sequence
+
+from .calibration_set import (calibration_id, CalibrationBatches, class_coverage,
+                              dataset_split_dir, load_batch, select_calibration_images)
+from .qdq import METHODS, quantize_qdq, QuantSettings, write_int8_metadata
+from .sensitivity import layer_sensitivity, LayerSensitivity, write_sensitivity_report
+
+
+@dataclass
+class CalibrationResult:
+    """What `calibrate` produced (paths, id, which nodes stayed float, the ranking if any)."""
+
+    model: Path
+    calibration_id: str
+    images: list[Path]
+    float_nodes: list[str]
+    keep_float: list[str] = field(default_factory=list)
+    sensitivity: list[LayerSensitivity] = field(default_factory=list)
+    report: dict[str, Path] = field(default_factory=dict)
+    engine: Path | None = None
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_input(path: str | Path) -> tuple[str, tuple[int, int]]:
+    """Input name and (h, w) of an FP32 model, from its graph and metadata."""
+    import onnx
+
+    from vru_detector.artifact import artifact_from_metadata
+
+    model = onnx.load(str(path), load_external_data=False)
+    info = artifact_from_metadata({p.key: p.value for p in model.metadata_props}, str(path))
+    if info.precision != 'fp32':
+        raise ValueError(f'{path}: precision is {info.precision}; calibrate an FP32 export '
+                         '(`vru-train export`), not an already quantized model')
+    return model.graph.input[0].name, info.input_shape
+
+
+def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
+              settings: QuantSettings = QuantSettings(), keep_float: int = 0,
+              sensitivity: bool = False, sensitivity_images: int = 8,
+              report_dir: str | Path | None = None, seed: int = 0,
+              layers: Sequence[str] | None = None) -> CalibrationResult:
+    """Calibrate ``fp32_model`` on ``images`` and write the Q/DQ model to ``out``."""
+    import numpy as np
+
+    out = Path(out)
+    report_dir = Path(report_dir) if report_dir else out.with_name(out.stem + '_report')
+    report_dir.mkdir(parents=True, exist_ok=True)
+    input_name, shape = model_input(fp32_model)
+    batches = CalibrationBatches(input_name, list(images), shape)
+    range_key = calibration_id(images, settings.method,
+                               {'model': file_sha256(fp32_model),
+                                'percentile': settings.percentile})
+    cache = report_dir / f'ranges-{settings.method}-{range_key}.json'
+    result_sens: list[LayerSensitivity] = []
+    report: dict[str, Path] = {}
+    if sensitivity or keep_float > 0:
+        rng = np.random.default_rng(seed)
+        pick = sorted(rng.choice(len(images), min(sensitivity_images, len(images)), replace=False))
+        inputs = [load_batch([images[i]], shape) for i in pick]
+        result_sens = layer_sensitivity(fp32_model, batches.reader(), settings, cache, inputs,
+                                        layers)
+        report = write_sensitivity_report(result_sens, report_dir)
+    kept = [r.layer for r in result_sens[:keep_float]]
+    final = QuantSettings(**{**asdict(settings), 'keep_float': tuple(kept)})
+    float_names = quantize_qdq(fp32_model, out, batches.reader(), final, cache)
+    cid = calibration_id(images, final.method, final.for_id())
+    details = {**final.for_id(), 'num_images': len(images),
+               'class_coverage': class_coverage(images), 'float_nodes': len(float_names)}
+    write_int8_metadata(fp32_model, out, cid, details)
+    (report_dir / 'calibration_images.txt').write_text('\n'.join(str(p) for p in images) + '\n')
+    summary = {'model': str(out), 'calibration_id': cid, **details, 'keep_float': kept,
+               'float_node_names': float_names}
+    (report_dir / 'calibration.json').write_text(json.dumps(summary, indent=2, default=str))
+    return CalibrationResult(out, cid, list(images), float_names, kept, result_sens, report)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--model', required=True, help='FP32 ONNX from `vru-train export`')
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument('--data', help='ultralytics data.yaml; calibration images from --split')
+    src.add_argument('--images', help='folder of calibration images (YOLO labels in labels/)')
+    parser.add_argument('--split', default='train', help='data.yaml split to draw images from')
+    parser.add_argument('--num-images', type=int, default=512, help='calibration images')
+    parser.add_argument('--seed', type=int, default=0, help='image draw / sensitivity seed')
+    parser.add_argument('--method', choices=sorted(METHODS), default='max',
+                        help='activation range: max (MinMax), entropy (KL), percentile')
+    parser.add_argument('--percentile', type=float, default=99.999,
+                        help='percentile for --method percentile')
+    parser.add_argument('--per-tensor', action='store_true',
+                        help='per-tensor weight scales (default per output channel)')
+    parser.add_argument('--quantize-head-convs', action='store_true',
+                        help='also quantize the last conv of each head branch (float by default)')
+    parser.add_argument('--sensitivity', action='store_true',
+                        help='rank conv layers by INT8 output error (CSV, markdown, PNG)')
+    parser.add_argument('--sensitivity-images', type=int, default=8,
+                        help='images the sensitivity error is measured on')
+    parser.add_argument('--keep-float', type=int, default=0, metavar='N',
+                        help='keep the N most sensitive convs in float (implies --sensitivity)')
+    parser.add_argument('--out', help='INT8 ONNX path (default: <model>_int8.onnx)')
+    parser.add_argument('--report-dir', help='where reports and the range cache go')
+    parser.add_argument('--engine', action='store_true',
+                        help='also build a TensorRT engine (+ JSON sidecar) from the Q/DQ model')
+    parser.add_argument('--device', default='cuda:0', help='GPU for --engine')
+
+
+def run(args: argparse.Namespace) -> int:
+    model = Path(args.model)
+    folder = dataset_split_dir(args.data, args.split) if args.data else Path(args.images)
+    images = select_calibration_images(folder, args.num_images, args.seed)
+    if len(images) < args.num_images:
+        print(f'note: {folder} has {len(images)} images; calibrating on all of them '
+              f'(asked for {args.num_images})')
+    settings = QuantSettings(method=args.method, percentile=args.percentile,
+                             per_channel=not args.per_tensor,
+                             quantize_head_convs=args.quantize_head_convs)
+    out = Path(args.out) if args.out else model.with_name(model.stem + '_int8.onnx')
+    result = calibrate(model, images, out, settings, args.keep_float, args.sensitivity,
+                       args.sensitivity_images, args.report_dir, args.seed)
+    print(f'wrote {result.model} (calibration id {result.calibration_id}, {len(images)} images, '
+          f'{len(result.float_nodes)} nodes kept float)')
+    for kind, path in result.report.items():
+        print(f'sensitivity {kind}: {path}')
+    if args.engine:
+        from vru_detector.backends.tensorrt import build_engine
+
+        engine = build_engine(result.model, device=args.device)
+        print(f'wrote TensorRT engine {engine} (+ {engine.name}.json)')
+    return 0

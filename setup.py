@@ -61,7 +61,8 @@ setup(
     ],
     package_data={PACKAGE: ['py.typed'], 'training': ['recipes/*.yaml']},
     install_requires=RUNTIME_REQUIRES,
-    extras_require={'train': TRAIN_REQUIRES, 'dev': DEV_REQUIRES},
+    extras_require={'train': TRAIN_REQUIRES, 'dev': DEV_REQUIRES,
+                    'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12']},
     python_requires='>=3.10',
     zip_safe=True,
     maintainer='vru_detector maintainers',
@@ -76,6 +77,7 @@ setup(
             'vru-eval-bag = vru_detector.replay.evaluate_bag:main',
             'vru-make-bag = vru_detector.replay.make_bag:main',
             'vru-train = training.cli:main',
+            'vru-build-engine = vru_detector.backends.tensorrt:main',
         ],
     },
 )

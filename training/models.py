@@ -55,5 +55,12 @@ def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str |
         workdir = Path(workdir or '.')
         model = str(write_config(workdir / f'yolov8{scale}-vru.yaml', scale, names))
     yolo = YOLO(model, task='detect')
+    cfg = yaml.safe_load(Path(model).read_text())
+    if cfg.get('scale') and yolo.model.yaml.get('scale') != cfg['scale']:
+        # ultralytics re-guesses the scale from the file name (n/s/m/l/x only), so 'tiny'/'nano'
+        # would silently become 'n': rebuild from the dict, which keeps the scale as written.
+        from ultralytics.nn.tasks import DetectionModel
+
+        yolo.model = DetectionModel(cfg, nc=len(names), verbose=False)
     yolo.model.names = dict(enumerate(names))
     return yolo

@@ -43,6 +43,6 @@ class ChannelWiseDivergence(nn.Module):
 
     def forward(self, student: Sequence[torch.Tensor],
                 teacher: Sequence[torch.Tensor]) -> torch.Tensor:
-        losses = [self.level_loss(a(s).float(), t.float())
+        losses = [self.level_loss(a(s.float()), t.float())
                   for a, s, t in zip(self.adapters, student, teacher)]
         return torch.stack(losses).mean()

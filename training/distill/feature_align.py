@@ -46,7 +46,7 @@ class AdaptiveFeatureAlignLoss(nn.Module):
     def forward(self, student: Sequence[torch.Tensor],
                 teacher: Sequence[torch.Tensor]) -> torch.Tensor:
         gaps = torch.stack([
-            (_standardise(a(s).float()) - _standardise(t.float())).pow(2).mean()
+            (_standardise(a(s.float())) - _standardise(t.float())).pow(2).mean()
             for a, s, t in zip(self.adapters, student, teacher)])
         weights = len(gaps) * torch.softmax(gaps.detach() / self.tau, 0)
         self.last_weights = weights.detach()

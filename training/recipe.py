@@ -142,7 +142,7 @@ def _device(value: Any) -> str | None:
 
 
 def _check_train_keys(train: dict[str, Any], where: str) -> None:
-    from ultralytics.cfg import DEFAULT_CFG_KEYS
+    from ultralytics.utils import DEFAULT_CFG_KEYS
 
     reserved = sorted(set(train) & RESERVED_TRAIN_KEYS)
     if reserved:

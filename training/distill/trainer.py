@@ -88,6 +88,10 @@ class DistillTrainer(DetectionTrainer):
             for m in (model, student):
                 m.nc, m.names, m.args = self.data['nc'], self.data['names'], self.args
             return
+        head_nc = getattr(model.model[-1], 'nc', None)
+        if head_nc is not None and head_nc != self.data['nc']:
+            raise ValueError(f"student has {head_nc} classes, dataset {self.args.data} has "
+                             f"{self.data['nc']}: distil on the dataset the student was built for")
         super().set_model_attributes()
         for p in model.parameters():
             if p.dtype.is_floating_point:

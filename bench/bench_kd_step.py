@@ -1,4 +1,4 @@
-"""KD training-step time against a plain student step, side by side in one run.
+r"""KD training-step time against a plain student step, side by side in one run.
 
     python bench/bench_kd_step.py                       # CPU, tiny student / nano teacher
     python bench/bench_kd_step.py --device cuda --student s --teacher l --imgsz 640 \\

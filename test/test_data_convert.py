@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-
 from training.data.cli import convert
+import yaml
 
 
 def _labels(folder: Path) -> dict[str, np.ndarray]:

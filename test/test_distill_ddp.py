@@ -1,4 +1,4 @@
-"""Multi-process KD: gloo DDP on CPU, and the trainer rebuilt the way ultralytics' DDP script does."""
+"""Multi-process KD: gloo DDP on CPU; the trainer rebuilt as ultralytics' DDP script does."""
 from __future__ import annotations
 
 import os
@@ -95,7 +95,7 @@ def test_two_gloo_ranks_keep_identical_students_after_a_kd_step():
 
 
 def test_trainer_is_rebuilt_from_the_generated_ddp_state(bdd_yaml, tmp_path, monkeypatch):
-    """ultralytics' DDP script pickles type(trainer) and rebuilds it from vars(trainer.args)."""
+    """Ultralytics' DDP script pickles type(trainer) and rebuilds it from vars(trainer.args)."""
     pytest.importorskip('cloudpickle')
     from ultralytics.utils import DEFAULT_CFG_DICT
     from ultralytics.utils import dist as ul_dist
@@ -108,10 +108,11 @@ def test_trainer_is_rebuilt_from_the_generated_ddp_state(bdd_yaml, tmp_path, mon
     data = stage_dataset(bdd_yaml, tmp_path / 'data')
     teacher, student = _models()
     kd = {'score': {'mode': 'kl', 'temperature': 2.0}, 'feature': {'layers': [4, 21]}}
-    trainer = DistillTrainer(overrides=dict(data=str(data), imgsz=128, device='cpu',
-                                            project=str(tmp_path), name='kd', workers=0),
+    trainer = DistillTrainer(overrides={'data': str(data), 'imgsz': 128, 'device': 'cpu',
+                                        'project': str(tmp_path), 'name': 'kd', 'workers': 0},
                              teacher=teacher, student=student, kd=kd)
-    script = ul_dist.generate_ddp_file(trainer)
+    trainer.world_size = 2
+    _, script = ul_dist.generate_ddp_command(trainer)  # deletes save_dir, as a real launch does
     assert 'state["trainer"](cfg=cfg, overrides=state["args"]' in open(script).read()
     state = torch_load(str(tmp_path / 'DDP' / (os.path.basename(script)[:-3] + '.pt')),
                        map_location='cpu')

@@ -10,8 +10,8 @@ import torch
 
 pytest.importorskip('ultralytics')
 
-FAST = dict(imgsz=160, batch=8, fraction=0.1, workers=0, device='cpu', plots=False,
-            amp=False, seed=0, deterministic=True, val=False)
+FAST = {'imgsz': 160, 'batch': 8, 'fraction': 0.1, 'workers': 0, 'device': 'cpu',
+        'plots': False, 'amp': False, 'seed': 0, 'deterministic': True, 'val': False}
 
 
 @pytest.fixture(scope='module')
@@ -23,7 +23,7 @@ def staged(bdd_yaml, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='module')
 def teacher_pt(staged, tmp_path_factory) -> Path:
-    """A 'nano' teacher trained for one short epoch through `vru-train teacher`."""
+    """Train a 'nano' teacher for one short epoch through `vru-train teacher`."""
     from training.cli import main
 
     project = tmp_path_factory.mktemp('teacher')

@@ -4,9 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from training.recipe import load_recipe, RecipeError, stage_settings
 import yaml
-
-from training.recipe import RecipeError, load_recipe, stage_settings
 
 RECIPES = Path(__file__).resolve().parents[1] / 'training' / 'recipes'
 
@@ -29,7 +28,7 @@ def test_defaults_and_overrides():
 
 
 @pytest.mark.parametrize('recipe, message', [
-    ({'teachr': {}}, "unknown top-level key"),
+    ({'teachr': {}}, 'unknown top-level key'),
     ({'teacher': {'epoch': 3}}, r"teacher: unknown key\(s\) \['epoch'\]"),
     ({'teacher': {'epochs': 0}}, 'teacher.epochs: expected a positive integer'),
     ({'distill': {'train': {'lr00': 1}}}, 'not ultralytics train arguments'),

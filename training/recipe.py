@@ -97,7 +97,7 @@ def validate_recipe(recipe: Any, where: str = 'recipe') -> None:
 
 def stage_settings(recipe: dict[str, Any] | None, stage: str,
                    where: str = 'recipe') -> StageSettings:
-    """Validated settings of ``stage`` ('teacher' or 'distill'), top-level defaults applied."""
+    """Return the validated settings of ``stage`` ('teacher' or 'distill') with defaults."""
     recipe = recipe or {}
     section = recipe.get(stage) or {}
     if not isinstance(section, dict):

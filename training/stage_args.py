@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .recipe import StageSettings, load_recipe, stage_settings
+from .recipe import load_recipe, stage_settings, StageSettings
 
 
 def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_help: str) -> None:
@@ -18,7 +18,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_
     parser.add_argument('--imgsz', type=int)
     parser.add_argument('--batch', type=int)
     parser.add_argument('--seed', type=int)
-    parser.add_argument('--device', help="ultralytics device: cpu, 0, or 0,1 for DDP")
+    parser.add_argument('--device', help='ultralytics device: cpu, 0, or 0,1 for DDP')
     parser.add_argument('--fraction', type=float, help='use this fraction of the training images')
     parser.add_argument('--project', type=Path, help='runs folder (default: recipe or runs/vru)')
     parser.add_argument('--name', help='run name (default: the stage name)')
@@ -27,7 +27,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_
 
 
 def settings_from_args(args: argparse.Namespace, stage: str) -> tuple[StageSettings, Path, str]:
-    """(settings, project dir, run name): recipe values, then command-line overrides."""
+    """Return (settings, project dir, run name): recipe values, then command-line overrides."""
     recipe = load_recipe(args.recipe) if args.recipe else {}
     extra = _parse_set(args.set)
     if extra:

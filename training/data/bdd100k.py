@@ -1,8 +1,8 @@
 """BDD100K detection JSON (``[{name, labels: [{category, box2d: {x1, y1, x2, y2}}]}]``)."""
 from __future__ import annotations
 
-import json
 from collections import Counter
+import json
 from pathlib import Path
 from typing import Iterator
 

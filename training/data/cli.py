@@ -7,13 +7,13 @@ systems, or copied with --copy); labels, data.yaml (no ``path:`` key) and counts
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
+import json
 from pathlib import Path
 
 from .bdd100k import read_bdd100k
 from .coco import read_coco
-from .common import ConvertReport, class_list, write_data_yaml, write_split
+from .common import class_list, ConvertReport, write_data_yaml, write_split
 from .visdrone import read_visdrone
 
 READERS = {'bdd100k': read_bdd100k, 'visdrone': read_visdrone, 'coco': read_coco}
@@ -30,12 +30,12 @@ def convert(source: str, out: Path, splits: dict[str, tuple[Path, Path]], with_c
     out.mkdir(parents=True, exist_ok=True)
     names = class_list(with_car)
     report = ConvertReport(out=out, names=names)
-    for split, (annotations, images) in splits.items():
-        for path in (annotations, images):
+    for split, (ann_path, images) in splits.items():
+        for path in (ann_path, images):
             if not Path(path).exists():
                 raise FileNotFoundError(f'{split}: {path} not found')
         dropped: Counter = Counter()
-        items = READERS[source](Path(annotations), Path(images), names, dropped)
+        items = READERS[source](Path(ann_path), Path(images), names, dropped)
         report.splits[split] = write_split(out, split, items, names, copy=copy,
                                            keep_empty=keep_empty, dropped=dropped)
     write_data_yaml(out, list(splits), names)

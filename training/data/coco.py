@@ -1,8 +1,8 @@
 """COCO instances JSON: person, bicycle, motorcycle, car (crowd boxes dropped, as ultralytics)."""
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
+import json
 from pathlib import Path
 from typing import Iterator
 

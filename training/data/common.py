@@ -1,11 +1,11 @@
 """What every converter shares: the VRU class list, box clipping, writing a YOLO split safely."""
 from __future__ import annotations
 
-import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
+import shutil
 from typing import Iterable, Sequence
 
 import yaml
@@ -52,7 +52,7 @@ class ConvertReport:
 
 
 def inside(root: Path, relative: str | Path) -> Path:
-    """``root / relative``, refusing anything that would land outside ``root``."""
+    """Return ``root / relative``, refusing anything that would land outside ``root``."""
     root = root.resolve()
     target = (root / relative).resolve()
     if target != root and root not in target.parents:
@@ -62,7 +62,7 @@ def inside(root: Path, relative: str | Path) -> Path:
 
 
 def to_yolo_line(cls: int, box: Sequence[float], width: int, height: int) -> str | None:
-    """A ``cls cx cy w h`` line, box clipped to the image; None when nothing is left of it."""
+    """Format a ``cls cx cy w h`` line, box clipped to the image; None when nothing is left."""
     x1, y1, x2, y2 = (min(max(v, 0.0), lim) for v, lim in zip(box, (width, height) * 2))
     if x2 - x1 < 1 or y2 - y1 < 1:
         return None

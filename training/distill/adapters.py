@@ -7,7 +7,7 @@ from torch import nn
 
 
 def make_adapter(student_ch: int, teacher_ch: int) -> nn.Module:
-    """A 1x1 conv (+BN) for a channel mismatch, else ``nn.Identity`` (so equal features give 0)."""
+    """Build a 1x1 conv (+BN) for a channel mismatch, else ``nn.Identity`` (equal -> 0 loss)."""
     if student_ch == teacher_ch:
         return nn.Identity()
     return nn.Sequential(nn.Conv2d(student_ch, teacher_ch, 1, bias=False),
@@ -16,6 +16,6 @@ def make_adapter(student_ch: int, teacher_ch: int) -> nn.Module:
 
 def make_adapters(student_chs: Sequence[int], teacher_chs: Sequence[int]) -> nn.ModuleList:
     if len(student_chs) != len(teacher_chs):
-        raise ValueError(f'{len(student_chs)} student layers vs {len(teacher_chs)} teacher layers: '
-                         'distilled layers must pair up one to one')
+        raise ValueError(f'{len(student_chs)} student layers vs {len(teacher_chs)} teacher '
+                         'layers: distilled layers must pair up one to one')
     return nn.ModuleList(make_adapter(s, t) for s, t in zip(student_chs, teacher_chs))

@@ -12,7 +12,7 @@ from ..stage_args import add_train_arguments, dataset_names, settings_from_args
 
 
 def load_student(model: str, names: list[str], workdir: Path) -> nn.Module:
-    """The student module: a checkpoint as saved (pruned models keep their shape) or a new one."""
+    """Load a student module: a checkpoint as saved (pruned models keep their shape) or new."""
     from ultralytics.nn.tasks import load_checkpoint
 
     from ..models import build_yolo
@@ -42,7 +42,7 @@ def distill(settings: StageSettings, project: Path, name: str) -> Path:
 
 
 def resume(checkpoint: Path, **overrides) -> Path:
-    """Continue an interrupted KD run from its ``last.pt`` (teacher and KD settings travel in it)."""
+    """Continue an interrupted KD run from its ``last.pt`` (teacher and KD settings inside)."""
     from .trainer import DistillTrainer
 
     trainer = DistillTrainer(overrides={'resume': str(checkpoint), **overrides})

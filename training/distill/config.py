@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-# YOLOv8 layer indices: backbone P3 (4), P4 (6), SPPF/P5 (9); neck outputs P3 (15), P4 (18), P5 (21).
+# YOLOv8 layer indices: backbone P3 (4), P4 (6), SPPF/P5 (9); neck P3 (15), P4 (18), P5 (21).
 DEFAULT_ALIGN_LAYERS = (4, 6, 9, 15, 18, 21)
 
 
@@ -53,7 +53,7 @@ class KDConfig:
 
     @classmethod
     def from_dict(cls, data: 'KDConfig | dict[str, Any] | None', where: str = 'kd') -> 'KDConfig':
-        """Validated config from a (possibly partial) dict; missing keys take the defaults."""
+        """Validate a (possibly partial) dict; missing keys take the defaults."""
         if isinstance(data, KDConfig):
             return data
         data = {} if data is None else data

@@ -56,8 +56,8 @@ class KDDetectionModel(DistillationModel):
         reg_max = student_model.model[-1].reg_max
         self.box_kd = (BoxDistributionDistillLoss(cfg.box.temperature, reg_max)
                        if cfg.box.enabled else None)
-        self.cwd_kd = (ChannelWiseDivergence(s_ch[neck], t_ch[neck], cfg.cwd.temperature).to(device)
-                       if cfg.cwd.enabled else None)
+        self.cwd_kd = (ChannelWiseDivergence(s_ch[neck], t_ch[neck], cfg.cwd.temperature)
+                       .to(device) if cfg.cwd.enabled else None)
         self.align_kd = (AdaptiveFeatureAlignLoss(s_ch[extra], t_ch[extra], cfg.feature.tau)
                          .to(device) if cfg.feature.enabled else None)
         self.weights = {'kd_cls': cfg.score.weight, 'kd_box': cfg.box.weight,
@@ -66,8 +66,11 @@ class KDDetectionModel(DistillationModel):
             KD_TERMS, (self.score_kd, self.box_kd, self.cwd_kd, self.align_kd)) if mod is not None)
 
     def _register_feature_hooks(self) -> None:
-        """Like the parent's, but a layer may feed several levels (neck outputs are both CWD and
-        alignment levels): stale hooks are cleared once per layer before any is registered."""
+        """Register the feature hooks; a layer may feed several levels.
+
+        Neck outputs are both CWD and alignment levels, so stale hooks are cleared once per
+        layer before any is registered (the parent clears per level).
+        """
         from ultralytics.nn.distill_model import FeatureHook
 
         self._remove_feature_hooks()
@@ -114,7 +117,8 @@ class KDDetectionModel(DistillationModel):
         out = {}
         with torch.autocast(device_type=device_type, enabled=False):
             if self.score_kd is not None:
-                out['kd_cls'] = self.score_kd(student_head['scores'], teacher_head['scores'], fg_mask)
+                out['kd_cls'] = self.score_kd(student_head['scores'], teacher_head['scores'],
+                                              fg_mask)
             if self.box_kd is not None:
                 out['kd_box'] = self.box_kd(student_head['boxes'], teacher_head['boxes'], fg_mask)
             if self.cwd_kd is not None:
@@ -128,7 +132,7 @@ class KDDetectionModel(DistillationModel):
         return {k: v.float() * self.weights[k] for k, v in out.items()}
 
     def loss(self, batch, preds=None):
-        """Detection loss (box, cls, dfl) followed by the KD terms, each scaled by batch size."""
+        """Compute detection (box, cls, dfl) and KD terms, each scaled by batch size."""
         student = self.student_model
         if getattr(student, 'criterion', None) is None:
             student.criterion = student.init_criterion()
@@ -160,8 +164,8 @@ class KDDetectionModel(DistillationModel):
         return torch.cat([det_loss * bs, kd * bs]), items
 
     def alignment_weights(self) -> dict[int, float]:
-        """The adaptive per-layer alignment weights of the last step, by student layer index."""
+        """Return the last step's adaptive alignment weight per student layer index."""
         if self.align_kd is None:
             return {}
-        return {layer: float(w) for layer, w in zip(self.align_layers,
-                                                     self.align_kd.last_weights.tolist())}
+        weights = self.align_kd.last_weights.tolist()
+        return {layer: float(w) for layer, w in zip(self.align_layers, weights)}

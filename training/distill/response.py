@@ -5,8 +5,8 @@ Two small losses, one per head branch of YOLOv8's decoupled Detect head.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+import torch.nn.functional as F
 
 
 class ScoreDistillLoss(nn.Module):
@@ -20,8 +20,9 @@ class ScoreDistillLoss(nn.Module):
               = \frac{T^2}{N_{fg}} \sum \mathrm{KL}(\mathrm{Bern}(p_t)\,\|\,\mathrm{Bern}(p_s))
 
     (the teacher entropy :math:`H` is subtracted so that the loss is 0 when the student equals
-    the teacher; the gradient is that of plain BCE). ``mode='kl'``: softmax over classes,
-    :math:`L = \frac{T^2}{N_{fg}}\sum_a \mathrm{KL}(\mathrm{softmax}(z_t/T)\|\mathrm{softmax}(z_s/T))`.
+    the teacher; the gradient is that of plain BCE). ``mode='kl'``:
+    :math:`L = \frac{T^2}{N_{fg}}\sum_a \mathrm{KL}(\sigma_c(z_t/T)\|\sigma_c(z_s/T))`
+    with :math:`\sigma_c` the softmax over classes.
 
     Default ``T=1`` (Hinton's KD with sigmoid outputs keeps the score calibration of the head).
     """

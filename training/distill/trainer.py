@@ -3,8 +3,8 @@
 Importable by module path (``training.distill.trainer.DistillTrainer``) because ultralytics'
 multi-GPU launcher pickles the trainer class and rebuilds it in each DDP worker from
 ``vars(trainer.args)``: everything the trainer needs is carried in ``args``: the teacher as a
-checkpoint path in ``args.distill_model`` (a teacher given as a module is saved next to the
-weights first) and the KD settings as a plain dict in ``args.kd``.
+checkpoint path in ``args.distill_model`` (a teacher given as a module is first saved as
+``<run>_teacher.pt`` beside the run folder) and the KD settings as a plain dict in ``args.kd``.
 
 Python use::
 
@@ -65,7 +65,8 @@ class DistillTrainer(DetectionTrainer):
         if not (self.resume and getattr(self.args, 'kd', None) is not None):
             self.args.kd = KDConfig.from_dict(kd if kd is not None else carried_kd).to_dict()
         if isinstance(teacher, nn.Module):
-            path = self.wdir / 'teacher.pt'
+            # Beside the run folder, not in it: ultralytics' DDP launch deletes save_dir first.
+            path = self.save_dir.with_name(f'{self.save_dir.name}_teacher.pt')
             if RANK in {-1, 0}:
                 save_module_checkpoint(teacher, path)
             self.args.distill_model = str(path)
@@ -90,8 +91,9 @@ class DistillTrainer(DetectionTrainer):
             return
         head_nc = getattr(model.model[-1], 'nc', None)
         if head_nc is not None and head_nc != self.data['nc']:
-            raise ValueError(f"student has {head_nc} classes, dataset {self.args.data} has "
-                             f"{self.data['nc']}: distil on the dataset the student was built for")
+            n_data = self.data['nc']
+            raise ValueError(f'student has {head_nc} classes, dataset {self.args.data} has '
+                             f'{n_data}: distil on the dataset the student was built for')
         super().set_model_attributes()
         for p in model.parameters():
             if p.dtype.is_floating_point:
@@ -120,7 +122,7 @@ class DistillTrainer(DetectionTrainer):
         return super().setup_model()
 
     def get_validator(self):
-        """The stock validator, given args without ``kd`` (ultralytics rejects unknown keys)."""
+        """Build the stock validator from args without ``kd`` (ultralytics rejects unknowns)."""
         from copy import copy
 
         from ultralytics.models import yolo

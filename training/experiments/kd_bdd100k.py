@@ -1,4 +1,4 @@
-"""Teacher vs. directly trained student vs. KD student on bdd100k_vru, one call, one table.
+r"""Teacher vs. directly trained student vs. KD student on bdd100k_vru, one call, one table.
 
 Trains YOLOv8-L (teacher), YOLOv8-S (no KD) and YOLOv8-S (KD from that teacher) with the same
 epochs, image size, batch and seed, validates the three best checkpoints on the val split and
@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 import shutil
 import time
-from pathlib import Path
 
 os.environ.setdefault('YOLO_OFFLINE', '1')
 
@@ -56,8 +56,8 @@ def run_experiment(data: Path, out: Path, teacher: str, student: str, epochs: in
     out.mkdir(parents=True, exist_ok=True)
     work = Path(work or out / 'runs').resolve()  # weights live here (big for YOLOv8-L)
     staged = stage_dataset(Path(data), work / 'data')
-    common = dict(data=str(staged), epochs=epochs, imgsz=imgsz, batch=batch, seed=seed,
-                  device=device, train=dict(train))
+    common = {'data': str(staged), 'epochs': epochs, 'imgsz': imgsz, 'batch': batch,
+              'seed': seed, 'device': device, 'train': dict(train)}
     rows, started = [], time.time()
     plan = [('teacher', teacher, None), ('student (no KD)', student, None),
             ('student (KD)', student, 'teacher')]

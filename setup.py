@@ -36,6 +36,16 @@ DEV_REQUIRES = [
     'mypy>=1.8',
     'ament-lint-flake8>=0.14',
     'ament-lint-pep257>=0.14',
+    # the flake8 plugins ament_flake8 runs with on Humble (flake8 itself stays < 5 there)
+    'flake8<5',
+    'flake8-quotes',
+    'flake8-import-order',
+    'flake8-docstrings',
+    'flake8-builtins',
+    'flake8-comprehensions',
+    'flake8-blind-except',
+    'flake8-class-newline',
+    'flake8-deprecated',
 ]
 
 setup(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,9 @@ def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
     with torch.no_grad():
         for seq in head.cv3:
             seq[-1].bias.uniform_(-6.0, 0.0)
-    return Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
+    exported = Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
+    # ultralytics names the file after the yaml but writes it in the working directory
+    return Path(shutil.move(exported, out_dir / 'random_tiny.onnx'))
 
 
 @pytest.fixture(scope='session')
@@ -64,12 +67,21 @@ def random_onnx(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope='session')
-def trained_tiny(bdd_yaml: Path) -> tuple[Path, Path]:
-    """(best.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru; cached on disk."""
+def trained_tiny(bdd_yaml: Path, tmp_path_factory) -> tuple[Path, Path]:
+    """(model.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru.
+
+    Trained once per machine into the cache; each session gets its own copies, so a test that
+    damages a model file on purpose cannot spoil the cache.
+    """
     pytest.importorskip('ultralytics')
     from training.tiny import train_tiny
 
-    return train_tiny(bdd_yaml, ASSET_CACHE)
+    copies = tmp_path_factory.mktemp('trained_tiny')
+    out = []
+    for path in train_tiny(bdd_yaml, ASSET_CACHE):
+        out.append(copies / path.name)
+        shutil.copyfile(path, out[-1])
+    return out[0], out[1]
 
 
 @pytest.fixture

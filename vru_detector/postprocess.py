@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .errors import ModelOutputError
@@ -36,47 +37,46 @@ def decode_yolov8(output: np.ndarray, conf_thres: np.ndarray | float, num_classe
             f'model output has shape {tuple(output.shape)} per image; expected '
             f'[{4 + num_classes}, N] (4 box values + {num_classes} class scores, YOLOv8 raw head). '
             'Re-export the model with `vru-train export` or ultralytics `format=onnx, nms=False`.')
-    cls = output[4:]
-    best = cls.argmax(0)
-    score = np.take_along_axis(cls, best[None], 0)[0]
     thres = np.asarray(conf_thres, dtype=np.float32)
-    keep = score > (thres[best] if thres.ndim else thres)
-    if not keep.any():
+    cls = output[4:]
+    best_score = cls.max(0)
+    if not np.isfinite(best_score).all():  # max propagates NaN from any class
+        raise ModelOutputError('model output contains NaN or infinite scores; frame skipped')
+    cols = np.flatnonzero(best_score > thres.min())  # cheap prefilter; exact test below
+    best = cls[:, cols].argmax(0)
+    score = best_score[cols]
+    passed = score > (thres[best] if thres.ndim else thres)
+    cols, best, score = cols[passed], best[passed], score[passed]
+    if not len(cols):
         return Candidates(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
                           np.zeros(0, np.int64))
-    box = output[:4, keep].T.astype(np.float32)
+    box = output[:4, cols].T.astype(np.float32)
     xyxy = np.empty_like(box)
     half_w, half_h = box[:, 2] / 2, box[:, 3] / 2
     xyxy[:, 0] = box[:, 0] - half_w
     xyxy[:, 1] = box[:, 1] - half_h
     xyxy[:, 2] = box[:, 0] + half_w
     xyxy[:, 3] = box[:, 1] + half_h
-    if not np.isfinite(xyxy).all() or not np.isfinite(score[keep]).all():
+    if not np.isfinite(xyxy).all() or not np.isfinite(score).all():
         raise ModelOutputError('model output contains NaN or infinite values; frame skipped')
-    return Candidates(xyxy, score[keep].astype(np.float32), best[keep].astype(np.int64))
+    return Candidates(xyxy, score.astype(np.float32), best.astype(np.int64))
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_thres: float) -> np.ndarray:
-    """Greedy NMS (torchvision semantics: drop a box whose IoU with a kept one is > iou_thres).
+    """Greedy NMS with torchvision's semantics (drop a box whose IoU with a kept one is > iou_thres).
 
-    Returns kept indices sorted by descending score.
+    OpenCV's C++ ``NMSBoxes`` on float rectangles gives the same kept set and order as
+    ``torchvision.ops.nms`` (tested), without torch. Returns indices by descending score.
+    Its score threshold must be >= 0 and drops scores <= 0; callers pass scores above their
+    confidence threshold, so only exact zeros at conf=0 differ (they carry no detection).
     """
-    order = np.argsort(-scores, kind='stable')
-    x1, y1, x2, y2 = (xyxy[:, i].astype(np.float32) for i in range(4))
-    areas = (x2 - x1) * (y2 - y1)
-    keep: list[int] = []
-    while order.size:
-        i = order[0]
-        keep.append(int(i))
-        rest = order[1:]
-        if not rest.size:
-            break
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
-        inter = w * h
-        iou = inter / (areas[i] + areas[rest] - inter)
-        order = rest[~(iou > iou_thres)]
-    return np.asarray(keep, dtype=np.int64)
+    if not len(scores):
+        return np.zeros(0, dtype=np.int64)
+    xywh = np.empty((len(xyxy), 4), dtype=np.float64)
+    xywh[:, :2] = xyxy[:, :2]
+    xywh[:, 2:] = xyxy[:, 2:] - xyxy[:, :2]
+    keep = cv2.dnn.NMSBoxes(xywh, scores.astype(np.float32), 0.0, float(iou_thres))
+    return np.asarray(keep, dtype=np.int64).reshape(-1)
 
 
 def select_detections(cand: Candidates, iou_thres: float, max_det: int,

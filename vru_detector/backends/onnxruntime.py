@@ -61,8 +61,12 @@ class OnnxRuntimeBackend(Backend):
         if all(isinstance(s, int) for s in hw) and hw != info.input_shape:
             raise ModelLoadError(f'{path}: input is {hw} but metadata imgsz is {info.input_shape}')
         self.input_name, self.output_name = inp.name, out.name
-        self.check_output_classes(out.shape[1] if len(out.shape) == 3 and isinstance(out.shape[1], int)
-                                  else None)
+        if len(out.shape) != 3:
+            raise ModelLoadError(
+                f'{path}: output {out.name} has shape {out.shape}; expected [B, 4+nc, N] (the raw '
+                'YOLOv8 head). Models exported with nms=True or end2end heads are not supported: '
+                're-export with `vru-train export`.')
+        self.check_output_classes(out.shape[1] if isinstance(out.shape[1], int) else None)
         self.providers = self.session.get_providers()
 
     def infer(self, batch: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """PyTorch backend for ultralytics ``.pt`` checkpoints (needs the ``[train]`` extra)."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,35 @@ import numpy as np
 from ..artifact import artifact_from_metadata
 from ..errors import BackendUnavailableError, ModelLoadError
 from .base import Backend
+
+
+def load_ultralytics_checkpoint(path: Path):
+    """(model in eval mode, checkpoint dict), loaded with ``weights_only=True`` when possible.
+
+    Ultralytics checkpoints pickle whole modules; its restricted loader accepts the known
+    classes. A checkpoint referencing others (custom modules) is loaded unrestricted, with a
+    warning naming the file: only load checkpoints you trust.
+    """
+    import torch
+    from ultralytics.nn.tasks import torch_safe_load
+
+    try:
+        ckpt, _ = torch_safe_load(str(path), safe_only=True)
+    except Exception as safe_exc:  # noqa: BLE001 - any refusal means "not loadable restricted"
+        warnings.warn(f'{path}: cannot be loaded with weights_only=True ({type(safe_exc).__name__}); '
+                      'loading it unrestricted (arbitrary code in a pickle runs): only use '
+                      'checkpoints you trust', stacklevel=3)
+        try:
+            ckpt, _ = torch_safe_load(str(path), safe_only=False)
+        except Exception as exc:
+            raise ModelLoadError(f'{path}: not a loadable ultralytics checkpoint ({exc})') from exc
+    model = (ckpt.get('ema') or ckpt.get('model')) if isinstance(ckpt, dict) else None
+    if not isinstance(model, torch.nn.Module):
+        raise ModelLoadError(f'{path}: checkpoint has no "model"/"ema" module; is it a YOLO .pt?')
+    model = model.float().eval()
+    if not hasattr(model, 'stride'):
+        model.stride = torch.tensor([32.0])
+    return model, ckpt
 
 
 class TorchBackend(Backend):
@@ -18,7 +48,6 @@ class TorchBackend(Backend):
     def __init__(self, path: str | Path, device: str = 'cpu', imgsz: int | None = None) -> None:
         try:
             import torch
-            from ultralytics.nn.tasks import load_checkpoint
         except ImportError as exc:
             raise BackendUnavailableError(
                 f'{path}: .pt models need torch and ultralytics (pip install "vru_detector[train]"); '
@@ -26,10 +55,7 @@ class TorchBackend(Backend):
         path = Path(path)
         if not path.is_file():
             raise ModelLoadError(f'{path}: no such model file')
-        try:
-            model, ckpt = load_checkpoint(str(path), device='cpu')
-        except Exception as exc:
-            raise ModelLoadError(f'{path}: not a loadable ultralytics checkpoint ({exc})') from exc
+        model, ckpt = load_ultralytics_checkpoint(path)
         self.torch = torch
         self.device = torch.device(device)
         self.model = model.to(self.device).float().eval()

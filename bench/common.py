@@ -1,0 +1,47 @@
+"""Shared helpers for benchmarks: models built from yaml (no downloads), images, table printing."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get('VRU_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+CACHE = REPO / 'runs' / 'bench'
+os.environ.setdefault('YOLO_OFFLINE', '1')
+os.environ.setdefault('YOLO_VERBOSE', 'False')
+
+
+def exported_model(scale: str, imgsz: int) -> Path:
+    """A random-init YOLOv8 of ``scale`` exported to ONNX at ``imgsz`` (cached under runs/bench)."""
+    out = CACHE / f'yolov8{scale}-{imgsz}.onnx'
+    if out.is_file():
+        return out
+    import torch
+
+    from training.models import build_yolo
+
+    torch.manual_seed(0)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    yolo = build_yolo(scale, workdir=CACHE)
+    exported = Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
+    exported.rename(out)
+    return out
+
+
+def street_images(n: int) -> list[Path]:
+    bdd = sorted((SHARED_DATA / 'bdd100k_vru' / 'images' / 'val').glob('*.jpg'))
+    coco = sorted((SHARED_DATA / 'coco_vru' / 'images' / 'val').glob('*.jpg'))
+    images = [p for pair in zip(bdd, coco) for p in pair][:n]
+    if not images:
+        raise SystemExit(f'no images under {SHARED_DATA}; set VRU_SHARED_DATA')
+    return images
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    """Markdown table (pastes into notes and docs as is)."""
+    cells = [[f'{c:.3f}' if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    print('| ' + ' | '.join(h.ljust(w) for h, w in zip(headers, widths)) + ' |')
+    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    for row in cells:
+        print('| ' + ' | '.join(c.ljust(w) for c, w in zip(row, widths)) + ' |')

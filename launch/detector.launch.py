@@ -1,0 +1,105 @@
+# Copyright 2026 vru_detector maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch detector_node for one camera.
+
+Examples::
+
+    ros2 launch vru_detector detector.launch.py model:=/models/student_int8.onnx \
+        image_topic:=/camera/image_raw
+    ros2 launch vru_detector detector.launch.py model:=/models/student_int8.engine \
+        image_topic:=/camera/image_raw compressed:=true namespace:=front log_level:=debug
+
+Outputs (inside ``namespace``): ``detections`` (vision_msgs/Detection2DArray),
+``debug_image`` (sensor_msgs/Image, drawn only while subscribed) and ``/diagnostics``.
+Every node parameter is documented in config/detector.yaml; pass your own copy with
+``params_file:=``. Arguments given here override the file.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+TRUE = ('true', '1', 'yes', 'on')
+
+
+def default_params_file() -> str:
+    """Return the installed config/detector.yaml."""
+    return os.path.join(get_package_share_directory('vru_detector'), 'config', 'detector.yaml')
+
+
+def input_remapping(image_topic: str, compressed: bool) -> tuple:
+    """Map the node's input name onto the camera topic (``/compressed`` added if missing)."""
+    if compressed:
+        topic = image_topic if image_topic.endswith('/compressed') else image_topic + '/compressed'
+        return ('image/compressed', topic)
+    return ('image', image_topic)
+
+
+def _detector_node(context, *args, **kwargs):
+    def arg(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    compressed = arg('compressed').lower() in TRUE
+    overrides = {'image_type': 'compressed' if compressed else 'raw',
+                 'autostart': arg('autostart').lower() in TRUE}
+    if arg('model'):
+        overrides['model'] = arg('model')
+    if arg('debug_image'):
+        overrides['debug_image'] = arg('debug_image').lower() in TRUE
+    if arg('qos_reliability'):
+        overrides['qos_reliability'] = arg('qos_reliability')
+    params = [arg('params_file')] if arg('params_file') else []
+    return [Node(
+        package='vru_detector', executable='detector_node', name=arg('node_name'),
+        namespace=arg('namespace'), output='screen', emulate_tty=True,
+        parameters=params + [overrides],
+        remappings=[input_remapping(arg('image_topic'), compressed)],
+        arguments=['--ros-args', '--log-level', arg('log_level')],
+    )]
+
+
+def generate_launch_description():
+    return LaunchDescription([
+        DeclareLaunchArgument('model', default_value='',
+                              description='Model file (.onnx, .engine, .pt); overrides the '
+                                          'params file'),
+        DeclareLaunchArgument('image_topic', default_value='/camera/image_raw',
+                              description='Camera topic (for compressed:=true the '
+                                          '/compressed suffix is added when missing)'),
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace of the node and its outputs'),
+        DeclareLaunchArgument('node_name', default_value='vru_detector',
+                              description='Node name'),
+        DeclareLaunchArgument('params_file', default_value=default_params_file(),
+                              description='Node parameters (see config/detector.yaml)'),
+        DeclareLaunchArgument('compressed', default_value='false',
+                              description='Subscribe to sensor_msgs/CompressedImage'),
+        DeclareLaunchArgument('debug_image', default_value='',
+                              description='true/false: publish the annotated image; empty '
+                                          'keeps the params file value'),
+        DeclareLaunchArgument('qos_reliability', default_value='',
+                              description='best_effort or reliable; empty keeps the params '
+                                          'file value (best_effort)'),
+        DeclareLaunchArgument('autostart', default_value='true',
+                              description='false: leave the node unconfigured for a '
+                                          'lifecycle manager'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='debug, info, warn, error or fatal'),
+        OpaqueFunction(function=_detector_node),
+    ])

@@ -1,0 +1,64 @@
+"""Our Detector vs ultralytics' own predictor on the same exported ONNX and real street images."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from parity import match_detections
+from vru_detector import Detector
+
+YOLO = pytest.importorskip('ultralytics').YOLO
+
+
+def assert_parity(model_path, images, conf: float) -> int:
+    theirs_model = YOLO(str(model_path), task='detect')
+    ours = Detector(model_path, conf=conf)
+    total = 0
+    for path in images:
+        image = cv2.imread(str(path))
+        ref = theirs_model.predict(image, conf=conf, verbose=False)[0].boxes
+        dets = ours(image)
+        assert len(dets) == len(ref), f'{path.name}: {len(dets)} boxes vs ultralytics {len(ref)}'
+        unmatched, worst_iou, worst_ds = match_detections(
+            ref.xyxy.numpy(), ref.conf.numpy(), ref.cls.numpy().astype(int),
+            dets.xyxy, dets.scores, dets.class_ids)
+        assert unmatched == 0, f'{path.name}: {unmatched} boxes without a twin (iou {worst_iou})'
+        assert dets.image_shape == image.shape[:2]
+        total += len(dets)
+    return total
+
+
+@pytest.mark.slow
+def test_parity_random_init_model(random_onnx, street_images):
+    assert assert_parity(random_onnx, street_images, conf=0.05) > 100
+
+
+@pytest.mark.slow
+def test_parity_trained_model(trained_tiny, street_images):
+    _, onnx_path = trained_tiny
+    assert assert_parity(onnx_path, street_images, conf=0.001) > 50
+
+
+@pytest.mark.slow
+def test_torch_backend_matches_onnx(trained_tiny, street_images):
+    pt, onnx_path = trained_tiny
+    by_pt, by_onnx = Detector(pt, conf=0.001), Detector(onnx_path, conf=0.001)
+    assert by_pt.backend.name == 'torch' and by_onnx.backend.name == 'onnxruntime'
+    assert by_pt.names == by_onnx.names and by_pt.info.input_shape == by_onnx.info.input_shape
+    for path in street_images[:4]:
+        image = cv2.imread(str(path))
+        a, b = by_onnx(image), by_pt(image)
+        unmatched, _, _ = match_detections(a.xyxy, a.scores, a.class_ids, b.xyxy, b.scores,
+                                           b.class_ids, min_iou=0.98, score_tol=1e-3)
+        assert unmatched <= max(1, len(a) // 50), path.name  # FP32 kernels differ slightly
+
+
+def test_batch_equals_single_images(random_onnx, street_images):
+    det = Detector(random_onnx, conf=0.05)
+    images = [cv2.imread(str(p)) for p in street_images[:3]]
+    batched = det.detect_batch(images)
+    for image, got in zip(images, batched):
+        want = det(image)
+        np.testing.assert_array_equal(got.xyxy, want.xyxy)
+        np.testing.assert_array_equal(got.class_ids, want.class_ids)

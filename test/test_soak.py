@@ -1,0 +1,21 @@
+"""A CI-sized soak (the full 20,000-frame one is bench/bench_soak.py): memory stays flat."""
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from vru_detector.fixed_output_model import build_fixed_output_onnx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'bench'))
+from bench_soak import soak  # noqa: E402
+
+
+@pytest.mark.slow
+def test_memory_flat_and_malformed_frames_counted(tmp_path, street_images):
+    pytest.importorskip('rosbags')
+    model = build_fixed_output_onnx(tmp_path / 'fixed.onnx', imgsz=160)
+    images = [cv2.resize(cv2.imread(str(p)), (320, 180)) for p in street_images[:2]]
+    result = soak(model, images, frames=3000, warmup=300, progress=False)
+    assert result.skipped == 3000 // 500  # every malformed frame skipped, no good one lost
+    assert result.rss_growth_mb < 20, f'resident memory grew {result.rss_growth_mb:.1f} MB'

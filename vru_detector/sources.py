@@ -1,0 +1,102 @@
+"""Frames from an image, a folder of images, a video file or a rosbag2, one at a time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .errors import VruDetectorError
+
+IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'}
+VIDEO_SUFFIXES = {'.mp4', '.avi', '.mov', '.mkv', '.m4v', '.webm', '.mpg', '.mpeg'}
+BAG_SUFFIXES = {'.mcap', '.db3'}
+
+
+@dataclass
+class Frame:
+    """One input frame; ``image`` is None when it could not be decoded (counted, not fatal)."""
+
+    key: str            # file stem, or '<video stem>_<index>'
+    index: int
+    image: np.ndarray | None
+    stamp_ns: int | None = None
+
+
+class Source:
+    """Iterable of Frames with a known length (for progress bars) and a kind."""
+
+    def __init__(self, path: str | Path, image_topic: str | None = None) -> None:
+        self.path = Path(path)
+        self.image_topic = image_topic
+        if not self.path.exists():
+            raise VruDetectorError(f'source {self.path} does not exist')
+        if self.path.is_dir() and not (self.path / 'metadata.yaml').is_file():
+            self.kind = 'images'
+            self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self.files:
+                raise VruDetectorError(
+                    f'source folder {self.path} has no images ({", ".join(sorted(IMAGE_SUFFIXES))})')
+        elif self.path.is_dir() or self.path.suffix.lower() in BAG_SUFFIXES:
+            self.kind = 'bag'
+        elif self.path.suffix.lower() in IMAGE_SUFFIXES:
+            self.kind, self.files = 'images', [self.path]
+        elif self.path.suffix.lower() in VIDEO_SUFFIXES:
+            self.kind = 'video'
+        else:
+            raise VruDetectorError(
+                f'source {self.path}: unknown type {self.path.suffix!r}; expected an image, a folder '
+                'of images, a video or a rosbag2 (folder with metadata.yaml, .mcap, .db3)')
+
+    def __len__(self) -> int:
+        if self.kind == 'images':
+            return len(self.files)
+        if self.kind == 'video':
+            cap = cv2.VideoCapture(str(self.path))
+            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            cap.release()
+            return max(n, 0)
+        return 0
+
+    @property
+    def fps(self) -> float:
+        if self.kind != 'video':
+            return 0.0
+        cap = cv2.VideoCapture(str(self.path))
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        cap.release()
+        return float(fps) if fps and fps > 0 else 30.0
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self.kind == 'images':
+            for i, p in enumerate(self.files):
+                yield Frame(p.stem, i, cv2.imread(str(p), cv2.IMREAD_COLOR))
+        elif self.kind == 'video':
+            yield from self._video()
+        else:
+            yield from self._bag()
+
+    def _video(self) -> Iterator[Frame]:
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise VruDetectorError(f'video {self.path} cannot be opened (codec missing or file corrupt)')
+        try:
+            i = 0
+            while True:
+                ok, img = cap.read()
+                if not ok:
+                    break
+                yield Frame(f'{self.path.stem}_{i:06d}', i, img)
+                i += 1
+        finally:
+            cap.release()
+
+    def _bag(self) -> Iterator[Frame]:
+        from .replay.bag_images import iter_bag_images
+
+        if not self.image_topic:
+            raise VruDetectorError(f'{self.path} is a rosbag2: pass --image-topic')
+        for i, (key, img, stamp) in enumerate(iter_bag_images(self.path, self.image_topic)):
+            yield Frame(key, i, img, stamp)

@@ -1,0 +1,38 @@
+"""Draw detections on an image (annotated outputs, debug topics, reports)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .detections import Detections
+
+# BGR colours for the VRU classes (person, rider, bicycle, motorcycle, car), then a fallback cycle.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (56, 56, 255), (255, 112, 31), (0, 204, 255), (255, 0, 204), (160, 160, 160),
+    (49, 210, 207), (10, 249, 72), (23, 204, 146), (134, 219, 61), (52, 147, 26),
+)
+
+
+def class_color(class_id: int, palette: Sequence[tuple[int, int, int]] = PALETTE) -> tuple[int, int, int]:
+    return tuple(int(c) for c in palette[int(class_id) % len(palette)])
+
+
+def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True,
+                    color: tuple[int, int, int] | None = None, show_score: bool = True) -> np.ndarray:
+    """Boxes with ``name score`` labels; ``color`` overrides the per-class palette."""
+    out = image.copy() if copy else image
+    thickness = max(1, round(sum(out.shape[:2]) / 600))
+    font_scale = thickness / 3
+    for box, score, cls in zip(dets.xyxy, dets.scores, dets.class_ids):
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        c = color or class_color(cls)
+        cv2.rectangle(out, (x1, y1), (x2, y2), c, thickness, cv2.LINE_AA)
+        text = f'{dets.names[int(cls)]} {score:.2f}' if show_score else dets.names[int(cls)]
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, max(1, thickness - 1))
+        top = y1 - th - base if y1 - th - base >= 0 else y1
+        cv2.rectangle(out, (x1, top), (x1 + tw, top + th + base), c, -1)
+        cv2.putText(out, text, (x1, top + th), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255),
+                    max(1, thickness - 1), cv2.LINE_AA)
+    return out

@@ -127,3 +127,38 @@ def test_teacher_module_stays_frozen_and_resume_continues(staged, teacher_pt, tm
     model = resumed.model
     assert torch.equal(model.teacher_model.model[0].conv.weight,
                        reference['model.0.conv.weight'])
+
+
+def _pruned_student(path: Path) -> Path:
+    """Save a 'tiny' student whose stem conv lost half its channels (shape no yaml describes)."""
+    import torch_pruning as tp
+
+    from training.distill.trainer import save_module_checkpoint
+
+    model = _student()
+    stem, nxt = model.model[0], model.model[1]
+    keep = stem.conv.out_channels // 2
+    idxs = list(range(keep, stem.conv.out_channels))
+    tp.prune_conv_out_channels(stem.conv, idxs)
+    tp.prune_batchnorm_out_channels(stem.bn, idxs)
+    tp.prune_conv_in_channels(nxt.conv, idxs)
+    return save_module_checkpoint(model, path)
+
+
+@pytest.mark.slow
+def test_pruned_checkpoint_student_is_distilled_as_saved(staged, teacher_pt, tmp_path):
+    pytest.importorskip('torch_pruning')
+    from ultralytics import YOLO
+
+    from training.cli import main
+
+    pruned = _pruned_student(tmp_path / 'pruned.pt')
+    rc = main(['distill', '--data', str(staged), '--teacher', str(teacher_pt), '--student',
+               str(pruned), '--epochs', '1', '--imgsz', '160', '--batch', '8', '--fraction',
+               '0.1', '--device', 'cpu', '--project', str(tmp_path), '--name', 'kd',
+               '--set', 'workers=0', 'plots=false', 'amp=false', 'val=false'])
+    assert rc == 0
+    student = YOLO(str(tmp_path / 'kd' / 'weights' / 'last.pt')).model
+    assert _student().model[0].conv.out_channels == 8
+    assert student.model[0].conv.out_channels == 4  # trained as saved, not rebuilt from yaml
+    assert student.model[1].conv.in_channels == 4

@@ -22,8 +22,8 @@ def _models(tmp_path, teacher_scale='nano', student_scale='tiny'):
     from training.models import build_yolo
 
     torch.manual_seed(0)
-    teacher = build_yolo(teacher_scale, workdir=tmp_path).model
-    student = build_yolo(student_scale, workdir=tmp_path).model
+    teacher = build_yolo(teacher_scale, workdir=tmp_path, exact_scale=True).model
+    student = build_yolo(student_scale, workdir=tmp_path, exact_scale=True).model
     args = get_cfg(overrides={'imgsz': 160})
     for m in (teacher, student):
         m.args = args

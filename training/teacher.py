@@ -19,7 +19,8 @@ def train_teacher(settings: StageSettings, project: Path, name: str) -> Path:
 
     os.environ.setdefault('YOLO_OFFLINE', '1')
     run_dir = Path(project) / name
-    yolo = build_yolo(settings.model, names=dataset_names(settings.data), workdir=run_dir)
+    yolo = build_yolo(settings.model, names=dataset_names(settings.data), workdir=run_dir,
+                      exact_scale=True)
     yolo.train(**settings.train_args(), project=str(project), name=name, exist_ok=True)
     trainer = yolo.trainer
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)

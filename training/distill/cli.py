@@ -21,7 +21,7 @@ def load_student(model: str, names: list[str], workdir: Path) -> nn.Module:
         if not Path(model).is_file():
             raise SystemExit(f'student checkpoint {model} not found')
         return load_checkpoint(model)[0]
-    return build_yolo(model, names=names, workdir=workdir).model
+    return build_yolo(model, names=names, workdir=workdir, exact_scale=True).model
 
 
 def distill(settings: StageSettings, project: Path, name: str) -> Path:

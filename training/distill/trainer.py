@@ -99,6 +99,9 @@ class DistillTrainer(DetectionTrainer):
             if p.dtype.is_floating_point:
                 p.requires_grad_(True)
         self.model = KDDetectionModel(self.args.distill_model, model, self.args.kd)
+        if self.device.type == 'cuda' and self.args.channels_last is not False:
+            # the student is already NHWC (ultralytics' default on CUDA); the teacher joins it
+            self.model.teacher_model.to(memory_format=torch.channels_last)
         LOGGER.info(f'KD: teacher {self.args.distill_model}, terms {self.model.kd_names}, '
                     f'aligned layers {self.model.align_layers}')
 
@@ -136,8 +139,11 @@ class DistillTrainer(DetectionTrainer):
         """Add the epoch's mean adaptive alignment weight per layer to results.csv."""
         log = getattr(self, '_align_weight_log', None)
         if log and log['n']:
-            metrics = {**metrics, **{f'kd/align_w{layer}': round(v / log['n'], 5)
-                                     for layer, v in log['sum'].items()}}
+            weights = {f'kd/align_w{layer}': round(v / log['n'], 5)
+                       for layer, v in log['sum'].items()}
+            LOGGER.info('KD adaptive alignment weights (epoch mean): ' + ', '.join(
+                f'L{k.removeprefix("kd/align_w")}={v:.3f}' for k, v in weights.items()))
+            metrics = {**metrics, **weights}
         super().save_metrics(metrics)
 
 

@@ -54,6 +54,18 @@ def model_precision_and_size(path: str | Path) -> tuple[str, tuple[int, int]]:
 def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = 'val',
                   workdir: str | Path | None = None, conf: float = 0.001) -> Metrics:
     """mAP50, mAP50-95, P and R of an ONNX model from ``YOLO(model).val`` (batch 1, CPU)."""
+    return metrics_of(validate_onnx_full(model, data_yaml, split, workdir, conf))
+
+
+def metrics_of(result) -> Metrics:
+    """Our Metrics from an ultralytics ``DetMetrics`` result."""
+    box = result.box
+    return Metrics(float(box.map50), float(box.map), float(box.mp), float(box.mr))
+
+
+def validate_onnx_full(model: str | Path, data_yaml: str | Path, split: str = 'val',
+                       workdir: str | Path | None = None, conf: float = 0.001):
+    """Run ultralytics' validator on an ONNX model; returns its full ``DetMetrics`` (curves too)."""
     import tempfile
 
     os.environ.setdefault('YOLO_OFFLINE', '1')
@@ -65,12 +77,10 @@ def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = 'val',
     with tempfile.TemporaryDirectory(prefix='vru-eval-') as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         data = stage_dataset(Path(data_yaml), work / 'data')
-        result = YOLO(str(model), task='detect').val(
+        return YOLO(str(model), task='detect').val(
             data=str(data), split=split, imgsz=max(h, w), batch=1, conf=conf, device='cpu',
             plots=False,
             verbose=False, project=str(work / 'val'), name=Path(model).stem, exist_ok=True)
-    box = result.box
-    return Metrics(float(box.map50), float(box.map), float(box.mp), float(box.mr))
 
 
 def int8_sibling(fp32: Path) -> Path | None:

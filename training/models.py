@@ -22,9 +22,12 @@ def yolov8_config(scale: str = 's', names: Sequence[str] = VRU_NAMES) -> dict[st
 
     base = Path(ultralytics.__file__).parent / 'cfg' / 'models' / 'v8' / 'yolov8.yaml'
     cfg = yaml.safe_load(base.read_text())
-    cfg['scales'] = {**cfg['scales'], **EXTRA_SCALES}
-    if scale not in cfg['scales']:
-        raise ValueError(f'unknown YOLOv8 scale {scale!r}; expected one of {sorted(cfg["scales"])}')
+    scales = {**cfg['scales'], **EXTRA_SCALES}
+    if scale not in scales:
+        raise ValueError(f'unknown YOLOv8 scale {scale!r}; expected one of {sorted(scales)}')
+    # Only the chosen scale: ultralytics re-guesses the scale from the file name (n/s/m/l/x)
+    # and otherwise falls back to the first entry, which is then always ours.
+    cfg['scales'] = {scale: scales[scale]}
     cfg['scale'] = scale
     cfg['nc'] = len(names)
     return cfg
@@ -53,7 +56,8 @@ def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str |
     if not model.endswith('.yaml'):
         scale = scale or model.removeprefix('yolov8')
         workdir = Path(workdir or '.')
-        model = str(write_config(workdir / f'yolov8{scale}-vru.yaml', scale, names))
+        # a name ultralytics cannot guess a scale from (see yolov8_config)
+        model = str(write_config(workdir / f'vru-yolov8-{scale}.yaml', scale, names))
     yolo = YOLO(model, task='detect')
     cfg = yaml.safe_load(Path(model).read_text()) if exact_scale else {}
     if cfg.get('scale') and yolo.model.yaml.get('scale') != cfg['scale']:

@@ -89,8 +89,8 @@ class Pipeline:
         if not data_yaml.is_file():
             raise RecipeError(f'recipe: data: {data_yaml} is not a data.yaml file (set `data:` '
                               'in the recipe or pass --data)')
-        self.run = RunDir(out)
-        self.out = Path(out)
+        self.out = Path(out).resolve()  # ultralytics nests relative project paths under runs/
+        self.run = RunDir(self.out)
         self.data = self._stage_data(data_yaml.resolve())
         self.teacher_settings = self._settings('teacher')
         self.student_settings = self._settings('distill')
@@ -239,18 +239,12 @@ class Pipeline:
         if unknown:
             raise RecipeError(f'unknown pipeline stage(s) {unknown}; expected some of {STAGES}')
         done: dict[str, Path] = {}
-        if 'teacher' in stages:
-            self.teacher()
-        if 'student' in stages:
-            done['student'] = self.run.output(*self.student() and ('student', 'weights'))
-        if 'teacher' in stages:
-            done['teacher'] = self.run.output('teacher', 'weights')
-        if 'distill' in stages:
-            self.distill()
-            done['kd_student'] = self.run.output('distill', 'weights')
-        if 'prune' in stages:
-            self.prune()
-            done['pruned_kd_student'] = self.run.output('prune', 'weights')
+        for stage, key in (('teacher', 'teacher'), ('student', 'student'),
+                           ('distill', 'kd_student'), ('prune', 'pruned_kd_student')):
+            if stage in stages:
+                getattr(self, stage)()
+            if stage in self.run.manifest['stages']:  # run now or in an earlier call
+                done[key] = self.run.output(stage, 'weights')
         weights = {k: done[k] for k in MODELS if k in done}
         if 'export' not in stages:
             return self.run.manifest_path

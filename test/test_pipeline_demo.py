@@ -1,0 +1,62 @@
+"""`vru-train pipeline` on the demo recipe, shortened to CI size, end to end and resumed."""
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+import yaml
+
+from vru_detector import Detector
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shortened_demo(tmp_path: Path, data_yaml: Path) -> Path:
+    """The demo recipe with one epoch per stage on a quarter of the images."""
+    recipe = yaml.safe_load((REPO / 'training' / 'recipes' / 'demo.yaml').read_text())
+    recipe['data'] = str(data_yaml)
+    for stage in ('teacher', 'distill'):
+        recipe[stage]['epochs'] = 1
+        recipe[stage]['imgsz'] = 160
+        recipe[stage]['train']['fraction'] = 0.25
+    recipe['prune'].update(sparsity_epochs=1, finetune_epochs=1)
+    recipe['calibrate']['images'] = 16
+    recipe['evaluate']['latency_runs'] = 2
+    path = tmp_path / 'demo_short.yaml'
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+@pytest.mark.slow
+def test_demo_pipeline_end_to_end_and_resume(tmp_path, bdd_yaml, street_images, capsys):
+    pytest.importorskip('ultralytics')
+    from training.cli import main
+
+    recipe, out = shortened_demo(tmp_path, bdd_yaml), tmp_path / 'run'
+    assert main(['pipeline', str(recipe), '--out', str(out)]) == 0
+    manifest = json.loads((out / 'manifest.json').read_text())
+    assert list(manifest['stages']) == ['teacher', 'student', 'distill', 'prune', 'export',
+                                        'calibrate', 'evaluate']
+    assert all(s['status'] == 'complete' for s in manifest['stages'].values())
+    assert manifest['deployed']['model'] == 'pruned_kd_student'
+
+    rows = {r['model']: r for r in json.loads((out / 'evaluate' / 'metrics.json').read_text())}
+    assert set(rows) == {'teacher', 'student', 'kd_student', 'pruned_kd_student'}
+    for row in rows.values():
+        assert {'map50', 'map50_95', 'precision', 'recall'} <= set(row['fp32']) == set(row['int8'])
+        assert row['fp32_latency_ms'] > 0 and row['int8_latency_ms'] > 0
+    assert rows['pruned_kd_student']['params'] < rows['kd_student']['params']
+    assert rows['student']['params'] < rows['teacher']['params']
+    report = (out / 'report.md').read_text()
+    assert 'pruned KD student' in report and 'INT8 drop' in report
+    assert (out / 'evaluate' / 'accuracy.png').stat().st_size > 1000
+
+    det = Detector(out / 'student_int8.onnx', conf=0.001)
+    assert det.info.precision == 'int8' and det.info.calibration_id
+    assert det(cv2.imread(str(street_images[0]))).image_shape == (720, 1280)
+
+    int8_before = (out / 'student_int8.onnx').read_bytes()
+    capsys.readouterr()
+    assert main(['pipeline', str(recipe), '--out', str(out)]) == 0  # nothing changed: all skipped
+    assert capsys.readouterr().out.count('up to date') == 7
+    assert (out / 'student_int8.onnx').read_bytes() == int8_before

@@ -1,4 +1,5 @@
-"""Per-image preprocess + postprocess time: our Detector vs ultralytics' predictor, same ONNX.
+"""
+Per-image preprocess + postprocess time: our Detector vs ultralytics' predictor, same ONNX.
 
     python bench/bench_detector_overhead.py [--images 40] [--scales nano:320 n:640]
 

@@ -1,4 +1,5 @@
-"""Soak: many camera messages through conversion + Detector + message building, like the node.
+"""
+Soak: many camera messages through conversion + Detector + message building, like the node.
 
     python bench/bench_soak.py [--frames 20000] [--model M.onnx]
 

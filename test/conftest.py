@@ -43,7 +43,8 @@ def street_images(shared_data: Path) -> list[Path]:
 
 
 def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
-    """Export a random-init tiny YOLOv8 whose outputs depend on the image.
+    """
+    Export a random-init tiny YOLOv8 whose outputs depend on the image.
 
     Default init shrinks activations layer by layer until every image gives the same output,
     so BatchNorm statistics are first taken from 16 real photos (no weight is trained) and
@@ -84,7 +85,8 @@ def random_onnx(tmp_path_factory, shared_data) -> Path:
 
 @pytest.fixture(scope='session')
 def trained_tiny(bdd_yaml: Path, tmp_path_factory) -> tuple[Path, Path]:
-    """(model.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru.
+    """
+    (model.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru.
 
     Trained once per machine into the cache; each session gets its own copies, so a test that
     damages a model file on purpose cannot spoil the cache.

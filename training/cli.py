@@ -1,4 +1,5 @@
-"""`vru-train SUBCOMMAND`: one entry point, one module per stage.
+"""
+`vru-train SUBCOMMAND`: one entry point, one module per stage.
 
 Each stage module defines ``add_arguments(parser)`` and ``run(args) -> int``; modules are
 imported only when their subcommand runs, so ``vru-train --help`` stays fast.

@@ -1,4 +1,5 @@
-"""A pipeline run directory: one folder per stage, a manifest, atomic completion, resume.
+"""
+A pipeline run directory: one folder per stage, a manifest, atomic completion, resume.
 
 Layout::
 
@@ -87,7 +88,8 @@ class RunDir:
 
     def stage(self, name: str, inputs: dict[str, Any],
               fn: Callable[[Path, bool], StageResult]) -> dict[str, Any]:
-        """Run ``fn(workdir, resuming)`` unless an identical completed run exists.
+        """
+        Run ``fn(workdir, resuming)`` unless an identical completed run exists.
 
         ``workdir`` is ``<name>.partial``; ``resuming`` is True when it holds an interrupted
         attempt with the same inputs (the stage then continues from its last checkpoint).

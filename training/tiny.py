@@ -1,4 +1,5 @@
-"""A small model briefly trained on real street images: a test asset and the demo's starting point.
+"""
+A small model briefly trained on real street images: a test asset and the demo's starting point.
 
 Cached under a key of its settings so the CPU training happens once per machine.
 """

@@ -1,4 +1,5 @@
-"""What a model file says about itself: class names, input size, stride, precision.
+"""
+What a model file says about itself: class names, input size, stride, precision.
 
 Ultralytics writes these as ONNX ``metadata_props`` (values are Python literals as strings);
 our export adds ``precision`` and ``calibration_id``. A TensorRT engine carries the same keys in

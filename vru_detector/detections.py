@@ -8,7 +8,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Detections:
-    """Detections of one image.
+    """
+    Detections of one image.
 
     xyxy: float32 [N, 4] corner boxes in pixels of the image given to the detector (clipped).
     scores: float32 [N] confidence in [0, 1], sorted descending.

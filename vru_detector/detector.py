@@ -1,4 +1,5 @@
-"""Detector: one image (HxWx3 uint8 BGR) in, Detections in image pixels out.
+"""
+Detector: one image (HxWx3 uint8 BGR) in, Detections in image pixels out.
 
 Owns preprocessing, the backend and postprocessing so the node, the CLI and replay evaluation
 all run exactly the same code path.
@@ -37,7 +38,8 @@ class StageTimes:
 def class_thresholds(names: Sequence[str], conf: float,
                      class_conf: Mapping[str | int, float] | None = None,
                      classes: Iterable[str | int] | None = None) -> np.ndarray:
-    """Per-class score thresholds; classes outside ``classes`` get +inf (never detected).
+    """
+    Per-class score thresholds; classes outside ``classes`` get +inf (never detected).
 
     Classes may be named or given by id; an unknown name is an error that lists the valid ones.
     """
@@ -63,7 +65,8 @@ def class_thresholds(names: Sequence[str], conf: float,
 
 
 class Detector:
-    """YOLOv8 detector over any backend.
+    """
+    YOLOv8 detector over any backend.
 
     >>> det = Detector('student_int8.onnx', conf=0.25)
     >>> dets = det(image_bgr)          # Detections(.xyxy, .scores, .class_ids, .names)

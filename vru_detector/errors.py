@@ -1,4 +1,5 @@
-"""Error types the runtime raises; callers (the node, the CLIs) catch these and nothing else.
+"""
+Error types the runtime raises; callers (the node, the CLIs) catch these and nothing else.
 
 Each message says what was expected, what was found, and what to do about it.
 """

@@ -8,7 +8,8 @@ from .errors import InvalidImageError
 
 
 def as_bgr8(image: object) -> np.ndarray:
-    """Convert grayscale, BGRA, 16-bit or non-contiguous images; refuse the rest with a reason.
+    """
+    Convert grayscale, BGRA, 16-bit or non-contiguous images; refuse the rest with a reason.
 
     16-bit images are scaled to 8 bits (``v / 257``); float, bool and other dtypes are refused
     because their value range is ambiguous.

@@ -1,4 +1,5 @@
-"""Letterbox and tensor layout, bit-compatible with ultralytics' ``LetterBox`` (auto=False).
+"""
+Letterbox and tensor layout, bit-compatible with ultralytics' ``LetterBox`` (auto=False).
 
 Same scale, rounding, padding split and fill value, so a model exported by ultralytics sees the
 same pixels here as in ``YOLO.predict`` and the same boxes come out.

@@ -1,4 +1,5 @@
-"""GPU experiment: sparsity training -> BN channel pruning -> KD fine-tune on bdd100k_vru.
+"""
+GPU experiment: sparsity training -> BN channel pruning -> KD fine-tune on bdd100k_vru.
 
 Writes ``prune_bdd100k.md`` / ``.json`` (params, MACs/FLOPs, ONNX Runtime CPU latency and
 mAP50 / mAP50-95 before and after) into ``$OUT`` (or ``--out``), next to the run directory,

@@ -12,7 +12,8 @@ from .base import Backend
 
 
 def load_ultralytics_checkpoint(path: Path):
-    """(model in eval mode, checkpoint dict), loaded with ``weights_only=True`` when possible.
+    """
+    (model in eval mode, checkpoint dict), loaded with ``weights_only=True`` when possible.
 
     Ultralytics checkpoints pickle whole modules; its restricted loader accepts the known
     classes. A checkpoint referencing others (custom modules) is loaded unrestricted, with a

@@ -1,4 +1,5 @@
-"""`vru-detect`: run the detector on an image, a folder, a video or a bag; save annotated output.
+"""
+`vru-detect`: run the detector on an image, a folder, a video or a bag; save annotated output.
 
 Writes ``detections.jsonl`` (one line per frame) and annotated images (or an annotated video)
 to ``--save-dir``, and prints a per-class summary with the mean time of each stage.

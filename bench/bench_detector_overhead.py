@@ -44,7 +44,7 @@ def run(scale: str, imgsz: int, n_images: int, conf: float) -> list:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument('--images', type=int, default=40)
     p.add_argument('--conf', type=float, default=0.25)
     p.add_argument('--scales', nargs='+', default=['nano:320', 'n:640'], help='scale:imgsz')

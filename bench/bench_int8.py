@@ -114,7 +114,7 @@ def accuracy(args, work: Path) -> list[tuple]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--imgsz', type=int, default=640)
     parser.add_argument('--runs', type=int, default=20)
     parser.add_argument('--threads', type=int, nargs='+', default=[0, 1],

@@ -91,7 +91,7 @@ def soak(model: Path, images: list[np.ndarray], frames: int, warmup: int = 200,
 def main() -> None:
     from common import exported_model, print_table, street_images
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument('--frames', type=int, default=20000)
     p.add_argument('--model', type=Path, help='default: random-init YOLOv8-nano at 320')
     args = p.parse_args()

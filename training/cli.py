@@ -23,7 +23,7 @@ COMMANDS = {
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
-    parser = argparse.ArgumentParser(prog='vru-train', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='vru-train', description=__doc__.strip().splitlines()[0])
     sub = parser.add_subparsers(dest='command', metavar='SUBCOMMAND', required=True)
     return parser, sub
 

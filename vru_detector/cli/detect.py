@@ -22,7 +22,7 @@ from ..visualize import draw_detections
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-detect', description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog='vru-detect', description=__doc__.strip().splitlines()[0])
     p.add_argument('--model', required=True, help='.onnx (FP32 or INT8 Q/DQ), .engine or .pt')
     p.add_argument('--source', required=True, help='image, folder of images, video, or rosbag2')
     p.add_argument('--save-dir', default='runs/detect', help='output folder (default: runs/detect)')

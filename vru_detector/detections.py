@@ -46,7 +46,7 @@ class Detections:
         return [self.names[int(i)] for i in self.class_ids]
 
     def select(self, keep: np.ndarray) -> Detections:
-        """A subset by boolean mask or index array, same names and image shape."""
+        """Return a subset by boolean mask or index array, same names and image shape."""
         return Detections(self.xyxy[keep], self.scores[keep], self.class_ids[keep],
                           self.names, self.image_shape)
 

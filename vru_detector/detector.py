@@ -6,9 +6,9 @@ all run exactly the same code path.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
+import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -72,7 +72,8 @@ class Detector:
     >>> dets = det(image_bgr)          # Detections(.xyxy, .scores, .class_ids, .names)
 
     Defaults (conf 0.25, iou 0.7, max_det 300) are ultralytics' so results are comparable.
-    A missing, corrupt or inconsistent model raises ``ModelLoadError`` here, not at the first frame.
+    A missing, corrupt or inconsistent model raises ``ModelLoadError`` here, not at the first
+    frame.
     """
 
     def __init__(self, model: str | Path | Backend, backend: str | None = None,

@@ -22,7 +22,7 @@ class BackendUnavailableError(ModelLoadError):
 
 
 class InvalidImageError(VruDetectorError, ValueError):
-    """An input image cannot be turned into an HxWx3 uint8 BGR array (skip the frame, keep going)."""
+    """An input image cannot be turned into an HxWx3 uint8 BGR array (skip the frame, go on)."""
 
 
 class ModelOutputError(VruDetectorError):

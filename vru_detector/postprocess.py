@@ -37,7 +37,8 @@ def decode_yolov8(output: np.ndarray, conf_thres: np.ndarray | float, num_classe
     if output.ndim != 2 or output.shape[0] != 4 + num_classes:
         raise ModelOutputError(
             f'model output has shape {tuple(output.shape)} per image; expected '
-            f'[{4 + num_classes}, N] (4 box values + {num_classes} class scores, YOLOv8 raw head). '
+            f'[{4 + num_classes}, N] (4 box values + {num_classes} class scores, '
+            'YOLOv8 raw head). '
             'Re-export the model with `vru-train export` or ultralytics `format=onnx, nms=False`.')
     thres = np.asarray(conf_thres, dtype=np.float32)
     cls = output[4:]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import cv2
 from common import exported_model, print_table, street_images
+import cv2
 
 
 def run(scale: str, imgsz: int, n_images: int, conf: float) -> list:

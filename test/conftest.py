@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+import shutil
 
 import numpy as np
 import pytest
@@ -36,7 +36,7 @@ def bdd_yaml(shared_data: Path) -> Path:
 
 @pytest.fixture(scope='session')
 def street_images(shared_data: Path) -> list[Path]:
-    """A fixed mix of BDD100K (1280x720) and COCO (various sizes) validation photos."""
+    """Provide a fixed mix of BDD100K (1280x720) and COCO (various sizes) validation photos."""
     bdd = sorted((shared_data / 'bdd100k_vru' / 'images' / 'val').glob('*.jpg'))[:6]
     coco = sorted((shared_data / 'coco_vru' / 'images' / 'val').glob('*.jpg'))[:6]
     return bdd + coco

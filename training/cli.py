@@ -11,7 +11,8 @@ import importlib
 import sys
 
 COMMANDS = {
-    'data': ('training.data.cli', 'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset'),
+    'data': ('training.data.cli',
+             'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset'),
     'teacher': ('training.teacher', 'train the large teacher (YOLOv8-L by default)'),
     'distill': ('training.distill.cli', 'distill the teacher into a small student'),
     'prune': ('training.prune.cli', 'sparsity-train, prune channels by BN scale, KD fine-tune'),
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith('training'):
-            print(f'vru-train {name}: this stage is not available in this version', file=sys.stderr)
+            print(f'vru-train {name}: this stage is not available in this version',
+                  file=sys.stderr)
             return 2
         raise SystemExit(f'vru-train {name}: missing dependency {exc.name!r}; '
                          'install the training extra: pip install -e ".[train]"') from exc

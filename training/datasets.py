@@ -1,8 +1,8 @@
 """Put a YOLO dataset where ultralytics may write its label caches, without copying images."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+import shutil
 
 import yaml
 

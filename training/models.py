@@ -39,7 +39,7 @@ def write_config(path: Path, scale: str = 's', names: Sequence[str] = VRU_NAMES)
 
 
 def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str | None = None,
-               workdir: Path | None = None):
+               workdir: Path | None = None, exact_scale: bool = False):
     """A ``YOLO`` object from a ``.pt`` (kept as is) or a scale name / ``.yaml`` (random init)."""
     from ultralytics import YOLO
 
@@ -55,5 +55,15 @@ def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str |
         workdir = Path(workdir or '.')
         model = str(write_config(workdir / f'yolov8{scale}-vru.yaml', scale, names))
     yolo = YOLO(model, task='detect')
+    cfg = yaml.safe_load(Path(model).read_text()) if exact_scale else {}
+    if cfg.get('scale') and yolo.model.yaml.get('scale') != cfg['scale']:
+        # ultralytics re-guesses the scale from the file name (n/s/m/l/x only), so 'tiny'/'nano'
+        # silently become 'n' (3.0M parameters); rebuilt from the dict, the scale is kept.
+        from ultralytics.nn.tasks import DetectionModel
+
+        cfg['yaml_file'] = str(model)  # export names its output after it
+        rebuilt = DetectionModel(cfg, nc=len(names), verbose=False)
+        rebuilt.args, rebuilt.task = yolo.model.args, yolo.model.task  # as YOLO() sets them
+        yolo.model = rebuilt
     yolo.model.names = dict(enumerate(names))
     return yolo

@@ -1,0 +1,43 @@
+"""Recipes: the shipped examples validate; mistakes are reported with the offending key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from training.recipe import load_recipe, RecipeError, stage_settings
+import yaml
+
+RECIPES = Path(__file__).resolve().parents[1] / 'training' / 'recipes'
+
+
+@pytest.mark.parametrize('path', sorted(RECIPES.glob('*.yaml')), ids=lambda p: p.name)
+def test_shipped_recipes_validate(path):
+    recipe = load_recipe(path)
+    teacher = stage_settings(recipe, 'teacher')
+    distill = stage_settings(recipe, 'distill')
+    assert teacher.epochs == distill.epochs  # same schedule: a fair KD vs. no-KD comparison
+    assert set(distill.kd) == {'score', 'box', 'cwd', 'feature'}
+
+
+def test_defaults_and_overrides():
+    s = stage_settings({'data': 'd.yaml', 'seed': 3, 'distill': {'kd': {'cwd': {'weight': 2}}}},
+                       'distill')
+    assert (s.model, s.data, s.seed, s.epochs, s.imgsz) == ('yolov8s', 'd.yaml', 3, 100, 640)
+    assert s.kd['cwd'] == {'enabled': True, 'weight': 2, 'temperature': 1.0}
+    assert stage_settings({}, 'teacher').model == 'yolov8l'
+
+
+@pytest.mark.parametrize('recipe, message', [
+    ({'teachr': {}}, 'unknown top-level key'),
+    ({'teacher': {'epoch': 3}}, r"teacher: unknown key\(s\) \['epoch'\]"),
+    ({'teacher': {'epochs': 0}}, 'teacher.epochs: expected a positive integer'),
+    ({'distill': {'train': {'lr00': 1}}}, 'not ultralytics train arguments'),
+    ({'distill': {'train': {'epochs': 1}}}, 'set by the stage itself'),
+    ({'distill': {'kd': {'cwd': {'tau': 1}}}}, r'distill.kd.cwd: unknown key'),
+    ({'distill': {'kd': {'score': {'temperature': 0}}}}, 'positive number'),
+])
+def test_mistakes_name_the_key(tmp_path, recipe, message):
+    path = tmp_path / 'r.yaml'
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(path)

@@ -1,0 +1,66 @@
+"""`vru-train data SOURCE --out DIR --train ANN IMAGES [--val ANN IMAGES]`: a YOLO VRU dataset.
+
+SOURCE is bdd100k (detection JSON + image folder), visdrone (annotations folder + images
+folder) or coco (instances JSON + image folder). Images are hard-linked (symlinked across file
+systems, or copied with --copy); labels, data.yaml (no ``path:`` key) and counts.json are written.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+import json
+from pathlib import Path
+
+from .bdd100k import read_bdd100k
+from .coco import read_coco
+from .common import class_list, ConvertReport, write_data_yaml, write_split
+from .visdrone import read_visdrone
+
+READERS = {'bdd100k': read_bdd100k, 'visdrone': read_visdrone, 'coco': read_coco}
+
+
+def convert(source: str, out: Path, splits: dict[str, tuple[Path, Path]], with_car: bool = True,
+            copy: bool = False, keep_empty: bool = True) -> ConvertReport:
+    """Convert every split; ``splits`` maps split name -> (annotations, images)."""
+    if source not in READERS:
+        raise ValueError(f'unknown source {source!r}; expected one of {sorted(READERS)}')
+    if not splits:
+        raise ValueError('no split to convert: give at least --train ANNOTATIONS IMAGES')
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = class_list(with_car)
+    report = ConvertReport(out=out, names=names)
+    for split, (ann_path, images) in splits.items():
+        for path in (ann_path, images):
+            if not Path(path).exists():
+                raise FileNotFoundError(f'{split}: {path} not found')
+        dropped: Counter = Counter()
+        items = READERS[source](Path(ann_path), Path(images), names, dropped)
+        report.splits[split] = write_split(out, split, items, names, copy=copy,
+                                           keep_empty=keep_empty, dropped=dropped)
+    write_data_yaml(out, list(splits), names)
+    counts = {s: {'images': r.images, 'images_with_boxes': r.images_with_boxes,
+                  'boxes': {n: r.boxes.get(n, 0) for n in names},
+                  'dropped': dict(r.dropped)} for s, r in report.splits.items()}
+    (out / 'counts.json').write_text(json.dumps({'source': source, 'splits': counts}, indent=2))
+    return report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('source', choices=sorted(READERS))
+    parser.add_argument('--out', type=Path, required=True, help='output dataset folder')
+    for split in ('train', 'val', 'test'):
+        parser.add_argument(f'--{split}', nargs=2, type=Path, metavar=('ANNOTATIONS', 'IMAGES'))
+    parser.add_argument('--no-car', action='store_true', help='keep only the four VRU classes')
+    parser.add_argument('--copy', action='store_true', help='copy images instead of linking')
+    parser.add_argument('--drop-empty', action='store_true',
+                        help='skip images without any kept box')
+
+
+def run(args: argparse.Namespace) -> int:
+    splits = {s: tuple(getattr(args, s)) for s in ('train', 'val', 'test') if getattr(args, s)}
+    report = convert(args.source, args.out, splits, with_car=not args.no_car, copy=args.copy,
+                     keep_empty=not args.drop_empty)
+    print(report.table())
+    print(f'data.yaml: {report.out / "data.yaml"}')
+    return 0

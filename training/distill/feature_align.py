@@ -1,0 +1,53 @@
+"""Multi-layer feature alignment with a per-layer weight that follows the current gap."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .adapters import make_adapters
+
+
+def _standardise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Zero mean, unit variance per sample and channel over H*W (PKD's normalisation)."""
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    std = x.std(dim=(2, 3), keepdim=True, unbiased=False)
+    return (x - mean) / (std + eps)
+
+
+class AdaptiveFeatureAlignLoss(nn.Module):
+    r"""Feature imitation over several backbone and neck layers with adaptive layer weights.
+
+    Per layer :math:`l` the adapted student map and the teacher map are standardised per
+    channel (Cao et al., PKD, NeurIPS 2022: the MSE of standardised maps equals
+    :math:`2(1-\rho)`, Pearson correlation, so scale differences between the two networks
+    do not matter):
+
+    .. math:: d_l = \mathrm{MSE}(\hat{A_l}(s_l), \hat{t_l}), \qquad
+              w_l = L\,\mathrm{softmax}_l(\mathrm{sg}(d_l)/\tau), \qquad
+              \mathcal{L} = \frac{1}{L}\sum_l w_l d_l
+
+    The weights are recomputed every step from the detached discrepancy (``sg``): the layer
+    whose features are furthest from the teacher's gets the largest weight; they sum to
+    :math:`L` (mean 1). ``tau`` (default 1.0) sets how sharply the gap is followed
+    (``tau -> inf``: uniform weights). The last weights are kept in ``last_weights`` for logging.
+    """
+
+    def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int],
+                 tau: float = 1.0):
+        super().__init__()
+        if tau <= 0:
+            raise ValueError(f'feature-align tau must be > 0, got {tau}')
+        self.tau = float(tau)
+        self.adapters = make_adapters(student_channels, teacher_channels)
+        self.register_buffer('last_weights', torch.ones(len(self.adapters)), persistent=False)
+
+    def forward(self, student: Sequence[torch.Tensor],
+                teacher: Sequence[torch.Tensor]) -> torch.Tensor:
+        gaps = torch.stack([
+            (_standardise(a(s.float())) - _standardise(t.float())).pow(2).mean()
+            for a, s, t in zip(self.adapters, student, teacher)])
+        weights = len(gaps) * torch.softmax(gaps.detach() / self.tau, 0)
+        self.last_weights = weights.detach()
+        return (weights * gaps).mean()

@@ -1,0 +1,1 @@
+"""Experiments that produce the numbers reported for the offline pipeline."""

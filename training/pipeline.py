@@ -1,0 +1,306 @@
+"""`vru-train pipeline RECIPE`: every offline stage in order, into one resumable run folder.
+
+teacher -> direct student (baseline) -> KD student -> sparsity + prune + KD fine-tune ->
+ONNX export -> INT8 calibration -> FP32-vs-INT8 evaluation -> report.md.
+
+Each stage runs through :class:`training.run_dir.RunDir`: skipped when its inputs (recipe
+section, upstream artifacts by hash) are unchanged, resumed from its last checkpoint when it
+was interrupted, and never overwritten once complete. The deployable result is copied to
+``OUT/student_int8.onnx`` (and ``OUT/student_fp32.onnx``), which ``vru-detect``,
+``vru-eval-bag`` and the ROS node load as they are.
+
+Recipe keys beyond those of :mod:`training.recipe` (all optional)::
+
+    prune:     {sparsity_epochs: 50, finetune_epochs: 50, lam: 5e-4, schedule: constant,
+                ratio: 0.5, min_channels: 8, batch, imgsz, train: {...}}
+    export:    {imgsz: null}                 # default: the distill stage's imgsz
+    calibrate: {images: 512, method: max, keep_float: 0, seed: 0}
+    evaluate:  {split: val, conf: 0.001, latency_runs: 20}
+    pipeline:  {stages: [teacher, student, distill, prune, export, calibrate, evaluate]}
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .recipe import load_recipe, RecipeError, stage_settings, StageSettings
+from .run_dir import file_digest, RunDir, StageResult, write_json_atomic
+
+STAGES = ('teacher', 'student', 'distill', 'prune', 'export', 'calibrate', 'evaluate')
+MODELS = ('teacher', 'student', 'kd_student', 'pruned_kd_student')
+SECTION_KEYS = {
+    'prune': {'sparsity_epochs', 'finetune_epochs', 'lam', 'schedule', 'ratio',
+              'min_channels', 'batch', 'imgsz', 'train'},
+    'export': {'imgsz'},
+    'calibrate': {'images', 'method', 'keep_float', 'seed'},
+    'evaluate': {'split', 'conf', 'latency_runs'},
+    'pipeline': {'stages'},
+}
+
+
+def section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return a validated optional recipe section (unknown keys are errors, not ignored)."""
+    value = recipe.get(name) or {}
+    if not isinstance(value, dict):
+        raise RecipeError(f'recipe: {name}: expected a mapping, got {value!r}')
+    unknown = sorted(set(value) - SECTION_KEYS[name])
+    if unknown:
+        raise RecipeError(f'recipe: {name}: unknown key(s) {unknown}; expected some of '
+                          f'{sorted(SECTION_KEYS[name])}')
+    return value
+
+
+def _weights(train_dir: Path) -> Path:
+    """Return best.pt of an ultralytics run folder, or last.pt when no validation ran."""
+    best = train_dir / 'weights' / 'best.pt'
+    return best if best.is_file() else train_dir / 'weights' / 'last.pt'
+
+
+def _resume_or_train(workdir: Path, resuming: bool, train) -> Path:
+    """Continue an interrupted ultralytics run from last.pt, or start one with ``train``."""
+    last = workdir / 'train' / 'weights' / 'last.pt'
+    if resuming and last.is_file():
+        from ultralytics import YOLO
+
+        YOLO(str(last)).train(resume=True)
+        return _weights(workdir / 'train')
+    return train()
+
+
+class Pipeline:
+    """The stages of one recipe over one run folder."""
+
+    def __init__(self, recipe_path: Path, out: Path, data: Path | None = None,
+                 device: str | None = None) -> None:
+        os.environ.setdefault('YOLO_OFFLINE', '1')
+        self.recipe = load_recipe(recipe_path)
+        if data is not None:
+            self.recipe['data'] = str(data)
+        if device is not None:
+            self.recipe['device'] = device
+        for name in SECTION_KEYS:
+            section(self.recipe, name)
+        data_yaml = Path(str(self.recipe.get('data') or ''))
+        if not data_yaml.is_file():
+            raise RecipeError(f'recipe: data: {data_yaml} is not a data.yaml file (set `data:` '
+                              'in the recipe or pass --data)')
+        self.run = RunDir(out)
+        self.out = Path(out)
+        self.data = self._stage_data(data_yaml.resolve())
+        self.teacher_settings = self._settings('teacher')
+        self.student_settings = self._settings('distill')
+
+    def _stage_data(self, data_yaml: Path) -> Path:
+        """Mirror the dataset into the run folder (label caches are written there, not at the source)."""
+        from .datasets import stage_dataset
+
+        return stage_dataset(data_yaml, self.out / 'data')
+
+    def _settings(self, stage: str) -> StageSettings:
+        return replace(stage_settings(self.recipe, stage), data=str(self.data))
+
+    # -- stages -------------------------------------------------------------------------------
+    def teacher(self) -> dict[str, Any]:
+        from .teacher import train_teacher
+
+        s = self.teacher_settings
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
+            shutil.copy2(w, workdir / 'teacher.pt')
+            return StageResult({'weights': 'teacher.pt'})
+        return self.run.stage('teacher', {'settings': vars(s), 'data': self._data_key()}, fn)
+
+    def student(self) -> dict[str, Any]:
+        """Train the student directly (no teacher): the baseline KD is measured against."""
+        from .teacher import train_teacher
+
+        s = replace(self.student_settings, teacher=None, kd={})
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
+            shutil.copy2(w, workdir / 'student.pt')
+            return StageResult({'weights': 'student.pt'})
+        return self.run.stage('student', {'settings': vars(s), 'data': self._data_key()}, fn)
+
+    def distill(self) -> dict[str, Any]:
+        from .distill.cli import distill, resume
+
+        teacher = self.run.output('teacher', 'weights')
+        s = replace(self.student_settings, teacher=str(teacher))
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            last = workdir / 'train' / 'weights' / 'last.pt'
+            w = resume(last) if resuming and last.is_file() else distill(s, workdir, 'train')
+            shutil.copy2(w, workdir / 'kd_student.pt')
+            return StageResult({'weights': 'kd_student.pt'})
+        inputs = {'settings': vars(s), 'teacher': file_digest(teacher), 'data': self._data_key()}
+        return self.run.stage('distill', inputs, fn)
+
+    def prune(self) -> dict[str, Any]:
+        from .prune.channel_pruning import PruneSettings
+        from .prune.pipeline import PruneJob, run_job
+        from .prune.sparsity import SparsitySchedule
+
+        cfg = section(self.recipe, 'prune')
+        kd_student = self.run.output('distill', 'weights')
+        s = self.student_settings
+        imgsz = int(cfg.get('imgsz', s.imgsz))
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            job = PruneJob(
+                model=kd_student, out=workdir, data=self.data, teacher=kd_student,
+                imgsz=imgsz, batch=int(cfg.get('batch', s.batch)),
+                device=s.device or 'cpu', workers=int(s.train.get('workers', 0)),
+                fraction=float(s.train.get('fraction', 1.0)), seed=s.seed,
+                sparsity_epochs=int(cfg.get('sparsity_epochs', 50)),
+                finetune_epochs=int(cfg.get('finetune_epochs', 50)),
+                schedule=SparsitySchedule(lam=float(cfg.get('lam', 5e-4)),
+                                          mode=str(cfg.get('schedule', 'constant'))),
+                prune=PruneSettings(ratio=float(cfg.get('ratio', 0.5)),
+                                    min_channels=int(cfg.get('min_channels', 8)), imgsz=imgsz),
+                validate=False, latency_runs=0,
+                train_extra={k: v for k, v in {**s.train, **(cfg.get('train') or {})}.items()
+                             if k not in ('workers', 'fraction')})
+            result = run_job(job)
+            shutil.copy2(result['output'], workdir / 'pruned_kd_student.pt')
+            return StageResult({'weights': 'pruned_kd_student.pt', 'report': 'report.md'},
+                               {'finetune_method': result.get('finetune_method')})
+        inputs = {'prune': cfg, 'student': file_digest(kd_student), 'data': self._data_key()}
+        return self.run.stage('prune', inputs, fn)
+
+    def export(self, models: dict[str, Path]) -> dict[str, Any]:
+        from .export import export_onnx
+
+        imgsz = int(section(self.recipe, 'export').get('imgsz') or self.student_settings.imgsz)
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            outputs = {}
+            for name, weights in models.items():
+                export_onnx(weights, workdir / f'{name}.onnx', imgsz=imgsz)
+                outputs[name] = f'{name}.onnx'
+            return StageResult(outputs)
+        inputs = {'imgsz': imgsz, 'models': {k: file_digest(v) for k, v in models.items()}}
+        return self.run.stage('export', inputs, fn)
+
+    def calibrate(self, onnx_models: dict[str, Path]) -> dict[str, Any]:
+        from .quantize.calibration_set import dataset_split_dir, select_calibration_images
+        from .quantize.cli import calibrate
+        from .quantize.qdq import QuantSettings
+
+        cfg = section(self.recipe, 'calibrate')
+        images = select_calibration_images(dataset_split_dir(self.data, 'train'),
+                                           int(cfg.get('images', 512)), int(cfg.get('seed', 0)))
+        settings = QuantSettings(method=str(cfg.get('method', 'max')))
+        keep_float = int(cfg.get('keep_float', 0))
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            outputs, metrics = {}, {}
+            for name, fp32 in onnx_models.items():
+                result = calibrate(fp32, images, workdir / f'{name}_int8.onnx', settings,
+                                   keep_float=keep_float, report_dir=workdir / f'{name}_report')
+                outputs[name] = f'{name}_int8.onnx'
+                metrics[name] = {'calibration_id': result.calibration_id,
+                                 'float_nodes': len(result.float_nodes)}
+            return StageResult(outputs, metrics)
+        inputs = {'calibrate': cfg, 'images': [str(p) for p in images],
+                  'models': {k: file_digest(v) for k, v in onnx_models.items()}}
+        return self.run.stage('calibrate', inputs, fn)
+
+    def evaluate(self, weights: dict[str, Path], fp32: dict[str, Path],
+                 int8: dict[str, Path]) -> dict[str, Any]:
+        from .pipeline_report import evaluate_models
+
+        cfg = section(self.recipe, 'evaluate')
+
+        def fn(workdir: Path, resuming: bool) -> StageResult:
+            rows = evaluate_models(weights, fp32, int8, self.data, workdir,
+                                   split=str(cfg.get('split', 'val')),
+                                   conf=float(cfg.get('conf', 0.001)),
+                                   latency_runs=int(cfg.get('latency_runs', 20)))
+            return StageResult({'report': 'report.md', 'metrics': 'metrics.json'},
+                               {'models': rows})
+        inputs = {'evaluate': cfg, 'fp32': {k: file_digest(v) for k, v in fp32.items()},
+                  'int8': {k: file_digest(v) for k, v in int8.items()}}
+        return self.run.stage('evaluate', inputs, fn)
+
+    def _data_key(self) -> dict[str, Any]:
+        return {'yaml': file_digest(self.data), 'labels': str(self.data.parent / 'labels')}
+
+    # -- the whole run ------------------------------------------------------------------------
+    def run_all(self, stages: tuple[str, ...] = STAGES) -> Path:
+        """Run ``stages`` (in pipeline order); returns the report path."""
+        unknown = sorted(set(stages) - set(STAGES))
+        if unknown:
+            raise RecipeError(f'unknown pipeline stage(s) {unknown}; expected some of {STAGES}')
+        done: dict[str, Path] = {}
+        if 'teacher' in stages:
+            self.teacher()
+        if 'student' in stages:
+            done['student'] = self.run.output(*self.student() and ('student', 'weights'))
+        if 'teacher' in stages:
+            done['teacher'] = self.run.output('teacher', 'weights')
+        if 'distill' in stages:
+            self.distill()
+            done['kd_student'] = self.run.output('distill', 'weights')
+        if 'prune' in stages:
+            self.prune()
+            done['pruned_kd_student'] = self.run.output('prune', 'weights')
+        weights = {k: done[k] for k in MODELS if k in done}
+        if 'export' not in stages:
+            return self.run.manifest_path
+        fp32 = {k: self.run.output('export', k) for k in self.export(weights)['outputs']}
+        if 'calibrate' not in stages:
+            return self.run.manifest_path
+        int8 = {k: self.run.output('calibrate', k) for k in self.calibrate(fp32)['outputs']}
+        deploy = 'pruned_kd_student' if 'pruned_kd_student' in int8 else next(reversed(int8))
+        self._publish(fp32[deploy], int8[deploy], deploy)
+        if 'evaluate' not in stages:
+            return self.run.manifest_path
+        self.evaluate(weights, fp32, int8)
+        report = self.run.output('evaluate', 'report')
+        shutil.copy2(report, self.out / 'report.md')
+        return self.out / 'report.md'
+
+    def _publish(self, fp32: Path, int8: Path, name: str) -> None:
+        """Copy the deployable student to fixed names (atomically) and record which it is."""
+        for src, dst in ((fp32, 'student_fp32.onnx'), (int8, 'student_int8.onnx')):
+            tmp = self.out / (dst + '.tmp')
+            shutil.copy2(src, tmp)
+            os.replace(tmp, self.out / dst)
+        self.run.manifest['deployed'] = {'model': name, 'fp32': 'student_fp32.onnx',
+                                         'int8': 'student_int8.onnx',
+                                         'int8_sha256': file_digest(self.out / 'student_int8.onnx')}
+        write_json_atomic(self.run.manifest_path, self.run.manifest)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('recipe', type=Path, help='recipe YAML (see training/recipes/)')
+    parser.add_argument('--out', type=Path, help='run folder (default: runs/<recipe name>)')
+    parser.add_argument('--data', type=Path, help='override the recipe\'s data.yaml')
+    parser.add_argument('--device', help='override the recipe\'s device (cpu, 0, 0,1)')
+    parser.add_argument('--stages', nargs='+', choices=STAGES,
+                        help='run only these stages (their inputs must exist in the run)')
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        recipe = load_recipe(args.recipe)
+        out = args.out or Path('runs') / str(recipe.get('name') or args.recipe.stem)
+        pipeline = Pipeline(args.recipe, out, data=args.data, device=args.device)
+        stages = tuple(args.stages or section(pipeline.recipe, 'pipeline').get('stages')
+                       or STAGES)
+        report = pipeline.run_all(stages)
+    except RecipeError as exc:
+        print(f'vru-train pipeline: {exc}')
+        return 2
+    print(f'pipeline complete: {report}')
+    if (Path(out) / 'student_int8.onnx').is_file():
+        print(f'deployable model: {Path(out) / "student_int8.onnx"}')
+    print(json.dumps({k: v['dir'] for k, v in pipeline.run.manifest['stages'].items()}))
+    return 0

@@ -1,0 +1,72 @@
+"""Command-line arguments shared by the training stages, merged over a recipe's settings."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .recipe import load_recipe, stage_settings, StageSettings
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_help: str) -> None:
+    parser.add_argument('--recipe', type=Path, help='recipe YAML (schema: training/recipe.py)')
+    parser.add_argument('--data', help='YOLO data.yaml (overrides the recipe)')
+    parser.add_argument(model_flag, dest='model', help=model_help)
+    parser.add_argument('--epochs', type=int)
+    parser.add_argument('--imgsz', type=int)
+    parser.add_argument('--batch', type=int)
+    parser.add_argument('--seed', type=int)
+    parser.add_argument('--device', help='ultralytics device: cpu, 0, or 0,1 for DDP')
+    parser.add_argument('--fraction', type=float, help='use this fraction of the training images')
+    parser.add_argument('--project', type=Path, help='runs folder (default: recipe or runs/vru)')
+    parser.add_argument('--name', help='run name (default: the stage name)')
+    parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
+                        help='extra ultralytics train arguments, e.g. amp=false workers=0')
+
+
+def settings_from_args(args: argparse.Namespace, stage: str) -> tuple[StageSettings, Path, str]:
+    """Return (settings, project dir, run name): recipe values, then command-line overrides."""
+    recipe = load_recipe(args.recipe) if args.recipe else {}
+    extra = _parse_set(args.set)
+    if extra:
+        section = dict(recipe.get(stage) or {})
+        section['train'] = {**(section.get('train') or {}), **extra}
+        recipe = {**recipe, stage: section}
+    settings = stage_settings(recipe, stage)
+    for key in ('data', 'model', 'epochs', 'imgsz', 'batch', 'seed', 'device'):
+        value = getattr(args, key, None)
+        if value is not None:
+            setattr(settings, key, str(value) if key in ('data', 'model', 'device') else value)
+    if getattr(args, 'fraction', None) is not None:
+        settings.train['fraction'] = args.fraction
+    if not settings.data:
+        raise SystemExit(f'vru-train {stage}: no dataset: give --data DATA.yaml or data: in the '
+                         'recipe')
+    if not Path(settings.data).is_file():
+        raise SystemExit(f'vru-train {stage}: {settings.data} not found (expected a YOLO '
+                         'data.yaml, e.g. from `vru-train data`)')
+    project = Path(args.project or recipe.get('project') or 'runs/vru').resolve()
+    name = args.name or (f"{recipe['name']}-{stage}" if recipe.get('name') else stage)
+    return settings, project, name
+
+
+def dataset_names(data_yaml: str | Path) -> list[str]:
+    """Class names of a YOLO data.yaml, in index order."""
+    names = yaml.safe_load(Path(data_yaml).read_text()).get('names')
+    if isinstance(names, dict):
+        return [names[k] for k in sorted(names)]
+    if isinstance(names, list) and names:
+        return list(names)
+    raise ValueError(f'{data_yaml}: no class names (expected names: {{0: person, ...}})')
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise SystemExit(f'--set {item!r}: expected KEY=VALUE')
+        out[key] = yaml.safe_load(value)
+    return out

@@ -1,0 +1,37 @@
+"""`vru-train teacher`: train the large teacher (YOLOv8-L by default) with ultralytics.
+
+A ``.pt`` starts from the user's weights; a scale name or ``.yaml`` builds the model with
+random initialisation (nothing is downloaded).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from .recipe import StageSettings
+from .stage_args import add_train_arguments, dataset_names, settings_from_args
+
+
+def train_teacher(settings: StageSettings, project: Path, name: str) -> Path:
+    """Train and return the teacher's best checkpoint (last.pt when no validation ran)."""
+    from .models import build_yolo
+
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    run_dir = Path(project) / name
+    yolo = build_yolo(settings.model, names=dataset_names(settings.data), workdir=run_dir,
+                      exact_scale=True)
+    yolo.train(**settings.train_args(), project=str(project), name=name, exist_ok=True)
+    trainer = yolo.trainer
+    return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_train_arguments(parser, '--model', 'teacher: yolov8l (default), a scale, .yaml or .pt')
+
+
+def run(args: argparse.Namespace) -> int:
+    settings, project, name = settings_from_args(args, 'teacher')
+    best = train_teacher(settings, project, name)
+    print(f'teacher: {best}')
+    return 0

@@ -1,4 +1,5 @@
-"""ament_python / pip build script for vru_detector.
+"""
+ament_python / pip build script for vru_detector.
 
 The same file serves `colcon build` (ROS 2) and `pip install -e .` (everything else); see
 README.md "Installing" for how the executables are found in each case.

@@ -1,4 +1,5 @@
-"""Per-image preprocess + postprocess time: our Detector vs ultralytics' predictor, same ONNX.
+"""
+Per-image preprocess + postprocess time: our Detector vs ultralytics' predictor, same ONNX.
 
     python bench/bench_detector_overhead.py [--images 40] [--scales nano:320 n:640]
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import cv2
 from common import exported_model, print_table, street_images
+import cv2
 
 
 def run(scale: str, imgsz: int, n_images: int, conf: float) -> list:
@@ -43,7 +44,7 @@ def run(scale: str, imgsz: int, n_images: int, conf: float) -> list:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument('--images', type=int, default=40)
     p.add_argument('--conf', type=float, default=0.25)
     p.add_argument('--scales', nargs='+', default=['nano:320', 'n:640'], help='scale:imgsz')

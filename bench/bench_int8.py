@@ -1,4 +1,5 @@
-"""INT8 vs FP32 on ONNX Runtime CPU: latency of a YOLOv8-S-sized model, mAP of a student.
+"""
+INT8 vs FP32 on ONNX Runtime CPU: latency of a YOLOv8-S-sized model, mAP of a student.
 
     python bench/bench_int8.py [--imgsz 640] [--runs 20] [--student best.pt]
 
@@ -39,7 +40,8 @@ def session(source, threads: int):
 
 def time_models(fp32: Path, int8: Path, x: np.ndarray, runs: int,
                 threads: int) -> dict[str, list]:
-    """Time FP32, INT8 as our ONNX Runtime backend loads it, and the raw int8 file.
+    """
+    Time FP32, INT8 as our ONNX Runtime backend loads it, and the raw int8 file.
 
     Runs alternate between the models so load changes on the shared machine hit all alike.
     """
@@ -112,7 +114,7 @@ def accuracy(args, work: Path) -> list[tuple]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--imgsz', type=int, default=640)
     parser.add_argument('--runs', type=int, default=20)
     parser.add_argument('--threads', type=int, nargs='+', default=[0, 1],

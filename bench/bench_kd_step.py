@@ -1,4 +1,5 @@
-r"""KD training-step time against a plain student step, side by side in one run.
+r"""
+KD training-step time against a plain student step, side by side in one run.
 
     python bench/bench_kd_step.py                       # CPU, tiny student / nano teacher
     python bench/bench_kd_step.py --device cuda --student s --teacher l --imgsz 640 \\
@@ -100,7 +101,7 @@ class _TeacherForward(_Stepper):
 def main(argv: list[str] | None = None) -> int:
     from training.distill.model import KDDetectionModel
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--student', default='tiny', help='student scale (tiny, nano, n, s, ...)')
     ap.add_argument('--teacher', default='nano', help='teacher scale (nano, n, ..., l)')

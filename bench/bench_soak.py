@@ -1,4 +1,5 @@
-"""Soak: many camera messages through conversion + Detector + message building, like the node.
+"""
+Soak: many camera messages through conversion + Detector + message building, like the node.
 
     python bench/bench_soak.py [--frames 20000] [--model M.onnx]
 
@@ -9,11 +10,11 @@ images in rotating encodings (bgr8, rgb8, mono8, JPEG) with a malformed one ever
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import gc
 import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
+import time
 
 import cv2
 import numpy as np
@@ -46,13 +47,15 @@ class SoakResult:
 
 
 def camera_messages(images: list[np.ndarray], types) -> list:
-    """The same frames as the encodings a camera driver may publish, plus one malformed."""
+    """Encode the same frames as a camera driver may publish them, plus one malformed message."""
     header = make_header(0, 0, 'camera', types)
     msgs = []
     for im in images:
         msgs.append(numpy_to_image(im, 'bgr8', header, types.Image))
-        msgs.append(numpy_to_image(np.ascontiguousarray(im[..., ::-1]), 'rgb8', header, types.Image))
-        msgs.append(numpy_to_image(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), 'mono8', header, types.Image))
+        rgb = np.ascontiguousarray(im[..., ::-1])
+        msgs.append(numpy_to_image(rgb, 'rgb8', header, types.Image))
+        mono = cv2.cvtColor(im, cv2.COLOR_BGR2GRAY)
+        msgs.append(numpy_to_image(mono, 'mono8', header, types.Image))
         msgs.append(numpy_to_compressed(im, header, types.CompressedImage, 'jpeg'))
     bad = numpy_to_image(images[0], 'bgr8', header, types.Image)
     bad.step = bad.step + 7  # size/step mismatch: must be skipped and counted
@@ -90,7 +93,7 @@ def soak(model: Path, images: list[np.ndarray], frames: int, warmup: int = 200,
 def main() -> None:
     from common import exported_model, print_table, street_images
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument('--frames', type=int, default=20000)
     p.add_argument('--model', type=Path, help='default: random-init YOLOv8-nano at 320')
     args = p.parse_args()

@@ -12,7 +12,7 @@ os.environ.setdefault('YOLO_VERBOSE', 'False')
 
 
 def exported_model(scale: str, imgsz: int) -> Path:
-    """A random-init YOLOv8 of ``scale`` exported to ONNX at ``imgsz`` (cached under runs/bench)."""
+    """Export a random-init YOLOv8 of ``scale`` to ONNX at ``imgsz`` (cached in runs/bench)."""
     out = CACHE / f'yolov8{scale}-{imgsz}.onnx'
     if out.is_file():
         return out

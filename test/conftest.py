@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+import shutil
 
 import numpy as np
 import pytest
@@ -36,14 +36,15 @@ def bdd_yaml(shared_data: Path) -> Path:
 
 @pytest.fixture(scope='session')
 def street_images(shared_data: Path) -> list[Path]:
-    """A fixed mix of BDD100K (1280x720) and COCO (various sizes) validation photos."""
+    """Provide a fixed mix of BDD100K (1280x720) and COCO (various sizes) validation photos."""
     bdd = sorted((shared_data / 'bdd100k_vru' / 'images' / 'val').glob('*.jpg'))[:6]
     coco = sorted((shared_data / 'coco_vru' / 'images' / 'val').glob('*.jpg'))[:6]
     return bdd + coco
 
 
 def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
-    """Export a random-init tiny YOLOv8 whose outputs depend on the image.
+    """
+    Export a random-init tiny YOLOv8 whose outputs depend on the image.
 
     Default init shrinks activations layer by layer until every image gives the same output,
     so BatchNorm statistics are first taken from 16 real photos (no weight is trained) and
@@ -84,7 +85,8 @@ def random_onnx(tmp_path_factory, shared_data) -> Path:
 
 @pytest.fixture(scope='session')
 def trained_tiny(bdd_yaml: Path, tmp_path_factory) -> tuple[Path, Path]:
-    """(model.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru.
+    """
+    (model.pt, model.onnx) of a nano YOLOv8 trained briefly on bdd100k_vru.
 
     Trained once per machine into the cache; each session gets its own copies, so a test that
     damages a model file on purpose cannot spoil the cache.

@@ -15,7 +15,11 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def match_detections(ref_xyxy, ref_scores, ref_cls, xyxy, scores, cls,
                      min_iou: float = 0.99, score_tol: float = 1e-4) -> tuple[int, float, float]:
-    """Greedy one-to-one match on class + IoU; returns (unmatched count, worst IoU, worst score diff)."""
+    """
+    Match greedily one-to-one on class + IoU.
+
+    Returns (unmatched count, worst IoU, worst score diff).
+    """
     ref_xyxy, xyxy = np.asarray(ref_xyxy, np.float64), np.asarray(xyxy, np.float64)
     ious = iou_matrix(ref_xyxy, xyxy)
     # boxes clipped flat at the image border have no area: equal corners count as a match
@@ -24,7 +28,8 @@ def match_detections(ref_xyxy, ref_scores, ref_cls, xyxy, scores, cls,
     used = np.zeros(len(scores), bool)
     unmatched, worst_iou, worst_ds = 0, 1.0, 0.0
     for i in np.argsort(-np.asarray(ref_scores)):
-        ok = (~used) & (np.asarray(cls) == ref_cls[i]) & (np.abs(scores - ref_scores[i]) <= score_tol)
+        ok = ((~used) & (np.asarray(cls) == ref_cls[i])
+              & (np.abs(scores - ref_scores[i]) <= score_tol))
         cand = np.where(ok, ious[i], -1.0)
         j = int(cand.argmax()) if len(cand) else -1
         if j < 0 or cand[j] < min_iou:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from parity import match_detections
 import pytest
 
-from parity import match_detections
 from vru_detector import Detector
 
 YOLO = pytest.importorskip('ultralytics').YOLO

@@ -12,7 +12,8 @@ import yaml
 
 def pseudo_labelled_subset(images: list[Path], model: Path, dest: Path,
                            per_image: int = 5) -> Path:
-    """Build a YOLO dataset whose labels are the FP32 model's own top boxes.
+    """
+    Build a YOLO dataset whose labels are the FP32 model's own top boxes.
 
     The briefly trained test model scores ~0 mAP on human labels, which cannot show an INT8
     drop; against its own FP32 boxes FP32 finds every label and INT8 errors would show.

@@ -1,9 +1,9 @@
 """Hostile arrays into the Detector: either detections or InvalidImageError, nothing else."""
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+import numpy as np
+import pytest
 
 from vru_detector import Detections, Detector, InvalidImageError
 from vru_detector.image import as_bgr8
@@ -31,7 +31,8 @@ def detector(random_onnx):
     return Detector(random_onnx, conf=0.05)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hnp.arrays(dtype=st.sampled_from([np.uint8, np.uint16]),
                   shape=st.tuples(st.integers(1, 300), st.integers(1, 300),
                                   st.sampled_from([1, 3, 4]))))

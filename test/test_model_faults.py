@@ -1,8 +1,8 @@
 """Models that load but misbehave: wrong output layout is refused at load, NaN output per frame."""
 import numpy as np
 import onnx
+from onnx import helper, TensorProto
 import pytest
-from onnx import TensorProto, helper
 
 from vru_detector import Detector, ModelLoadError, ModelOutputError
 
@@ -10,7 +10,7 @@ NAMES = "{0: 'person', 1: 'rider', 2: 'bicycle', 3: 'motorcycle', 4: 'car'}"
 
 
 def constant_model(path, values: np.ndarray, imgsz=64):
-    """An ONNX model that ignores its image and outputs ``values`` (plus 0 * mean(image))."""
+    """Write an ONNX model that ignores its image and outputs ``values`` (+ 0 * mean(image))."""
     out_shape = list(values.shape)
     graph = helper.make_graph(
         [helper.make_node('ReduceMean', ['images'], ['m'], keepdims=0),

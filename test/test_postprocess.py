@@ -34,7 +34,8 @@ def test_decode_and_nms_match_ultralytics(rng):
     ultra_nms = pytest.importorskip('ultralytics.utils.nms')
     for _ in range(5):
         head = random_head(rng)
-        theirs = ultra_nms.non_max_suppression(torch.from_numpy(head[None]), 0.1, 0.5, max_det=50)[0]
+        theirs = ultra_nms.non_max_suppression(
+            torch.from_numpy(head[None]), 0.1, 0.5, max_det=50)[0]
         cand = decode_yolov8(head, 0.1, 5)
         ours = select_detections(cand, 0.5, 50)
         np.testing.assert_allclose(ours.xyxy, theirs[:, :4].numpy(), atol=1e-4)

@@ -1,6 +1,6 @@
 """A CI-sized soak (the full 20,000-frame one is bench/bench_soak.py): memory stays flat."""
-import sys
 from pathlib import Path
+import sys
 
 import cv2
 import pytest
@@ -8,7 +8,7 @@ import pytest
 from vru_detector.fixed_output_model import build_fixed_output_onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'bench'))
-from bench_soak import soak  # noqa: E402
+from bench_soak import soak  # noqa: E402, I100 - bench/ goes on sys.path just above
 
 
 @pytest.mark.slow

@@ -1,1 +1,5 @@
-"""Offline pipeline: teacher training, distillation, pruning, INT8 export (needs torch + ultralytics)."""
+"""
+Offline pipeline: teacher training, distillation, pruning, INT8 export.
+
+Needs torch + ultralytics.
+"""

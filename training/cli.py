@@ -1,4 +1,5 @@
-"""`vru-train SUBCOMMAND`: one entry point, one module per stage.
+"""
+`vru-train SUBCOMMAND`: one entry point, one module per stage.
 
 Each stage module defines ``add_arguments(parser)`` and ``run(args) -> int``; modules are
 imported only when their subcommand runs, so ``vru-train --help`` stays fast.
@@ -10,7 +11,8 @@ import importlib
 import sys
 
 COMMANDS = {
-    'data': ('training.data.cli', 'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset'),
+    'data': ('training.data.cli',
+             'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset'),
     'teacher': ('training.teacher', 'train the large teacher (YOLOv8-L by default)'),
     'distill': ('training.distill.cli', 'distill the teacher into a small student'),
     'prune': ('training.prune.cli', 'sparsity-train, prune channels by BN scale, KD fine-tune'),
@@ -22,7 +24,7 @@ COMMANDS = {
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
-    parser = argparse.ArgumentParser(prog='vru-train', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='vru-train', description=__doc__.strip().splitlines()[0])
     sub = parser.add_subparsers(dest='command', metavar='SUBCOMMAND', required=True)
     return parser, sub
 
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith('training'):
-            print(f'vru-train {name}: this stage is not available in this version', file=sys.stderr)
+            print(f'vru-train {name}: this stage is not available in this version',
+                  file=sys.stderr)
             return 2
         raise SystemExit(f'vru-train {name}: missing dependency {exc.name!r}; '
                          'install the training extra: pip install -e ".[train]"') from exc

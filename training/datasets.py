@@ -1,14 +1,15 @@
 """Put a YOLO dataset where ultralytics may write its label caches, without copying images."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+import shutil
 
 import yaml
 
 
 def stage_dataset(data_yaml: Path, dest: Path) -> Path:
-    """Mirror a (possibly read-only) YOLO dataset into ``dest``: images linked, labels copied.
+    """
+    Mirror a (possibly read-only) YOLO dataset into ``dest``: images linked, labels copied.
 
     Returns the new ``data.yaml``. Ultralytics writes ``labels/*.cache`` beside the labels, which
     must not happen inside a shared, read-only data folder.

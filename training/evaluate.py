@@ -1,4 +1,5 @@
-"""`vru-train evaluate`: FP32 vs INT8 accuracy of each model, measured by ultralytics' validator.
+"""
+`vru-train evaluate`: FP32 vs INT8 accuracy of each model, measured by ultralytics' validator.
 
 Each FP32 ONNX is paired with its Q/DQ INT8 sibling (``<stem>_int8.onnx`` as written by
 ``vru-train calibrate``, or ``--int8`` in the same order); both run in ONNX Runtime on the CPU

@@ -1,4 +1,5 @@
-"""`vru-train export`: a checkpoint to ONNX with the metadata the runtime checks at load time.
+"""
+`vru-train export`: a checkpoint to ONNX with the metadata the runtime checks at load time.
 
 Ultralytics' exporter does the tracing (raw head output ``[B, 4+nc, N]``, names/imgsz/stride in
 ``metadata_props``); this adds our keys (``precision``) and, for ``--dynamic-batch``, keeps H and
@@ -52,7 +53,8 @@ def _fix_spatial_dims(model, imgsz: tuple[int, int]) -> None:
 def export_onnx(weights: str | Path, out: str | Path | None = None,
                 imgsz: int | tuple[int, int] = 640, opset: int = MIN_OPSET,
                 dynamic_batch: bool = False, simplify: bool = True) -> Path:
-    """Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision=fp32``.
+    """
+    Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision=fp32``.
 
     The input is ``1x3xHxW`` (or ``Bx3xHxW`` with a symbolic batch for ``dynamic_batch``); the
     output is the raw YOLOv8 head (boxes in input pixels + class scores), decoded by our runtime.

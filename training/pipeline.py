@@ -1,4 +1,5 @@
-"""`vru-train pipeline RECIPE`: every offline stage in order, into one resumable run folder.
+"""
+`vru-train pipeline RECIPE`: every offline stage in order, into one resumable run folder.
 
 teacher -> direct student (baseline) -> KD student -> sparsity + prune + KD fine-tune ->
 ONNX export -> INT8 calibration -> FP32-vs-INT8 evaluation -> report.md.
@@ -21,11 +22,11 @@ Recipe keys beyond those of :mod:`training.recipe` (all optional)::
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import os
-import shutil
-from dataclasses import replace
 from pathlib import Path
+import shutil
 from typing import Any
 
 from .recipe import load_recipe, RecipeError, stage_settings, StageSettings
@@ -44,7 +45,7 @@ SECTION_KEYS = {
 
 
 def section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
-    """Return a validated optional recipe section (unknown keys are errors, not ignored)."""
+    """Return a validated optional recipe section; unknown keys are errors, not ignored."""
     value = recipe.get(name) or {}
     if not isinstance(value, dict):
         raise RecipeError(f'recipe: {name}: expected a mapping, got {value!r}')
@@ -96,7 +97,7 @@ class Pipeline:
         self.student_settings = self._settings('distill')
 
     def _stage_data(self, data_yaml: Path) -> Path:
-        """Mirror the dataset into the run folder (label caches are written there, not at the source)."""
+        """Mirror the dataset into the run folder (label caches go there, not to the source)."""
         from .datasets import stage_dataset
 
         return stage_dataset(data_yaml, self.out / 'data')
@@ -267,17 +268,18 @@ class Pipeline:
             tmp = self.out / (dst + '.tmp')
             shutil.copy2(src, tmp)
             os.replace(tmp, self.out / dst)
+        int8_sha256 = file_digest(self.out / 'student_int8.onnx')
         self.run.manifest['deployed'] = {'model': name, 'fp32': 'student_fp32.onnx',
                                          'int8': 'student_int8.onnx',
-                                         'int8_sha256': file_digest(self.out / 'student_int8.onnx')}
+                                         'int8_sha256': int8_sha256}
         write_json_atomic(self.run.manifest_path, self.run.manifest)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('recipe', type=Path, help='recipe YAML (see training/recipes/)')
     parser.add_argument('--out', type=Path, help='run folder (default: runs/<recipe name>)')
-    parser.add_argument('--data', type=Path, help='override the recipe\'s data.yaml')
-    parser.add_argument('--device', help='override the recipe\'s device (cpu, 0, 0,1)')
+    parser.add_argument('--data', type=Path, help="override the recipe's data.yaml")
+    parser.add_argument('--device', help="override the recipe's device (cpu, 0, 0,1)")
     parser.add_argument('--stages', nargs='+', choices=STAGES,
                         help='run only these stages (their inputs must exist in the run)')
 

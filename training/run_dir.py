@@ -1,11 +1,13 @@
-"""A pipeline run directory: one folder per stage, a manifest, atomic completion, resume.
+"""
+A pipeline run directory: one folder per stage, a manifest, atomic completion, resume.
 
 Layout::
 
     RUN/manifest.json                 stages in order: inputs, input hash, outputs, metrics, status
     RUN/<stage>/                      completed stage (never overwritten)
     RUN/<stage>.partial/              stage in progress; its checkpoints survive an interruption
-    RUN/<stage>.<hash8>/              a re-run with changed inputs goes beside, not over, the old one
+    RUN/<stage>.<hash8>/              a re-run with changed inputs goes beside, not over,
+                                      the old one
 
 A stage is skipped when the manifest records it complete with the same input hash and its
 outputs still exist. Completion is a rename of ``.partial`` to the final name, so a stage is
@@ -13,13 +15,13 @@ either complete or absent, whatever happens to the process.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import hashlib
 import json
 import os
+from pathlib import Path
 import shutil
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 
@@ -81,13 +83,14 @@ class RunDir:
         write_json_atomic(self.manifest_path, self.manifest)
 
     def output(self, stage: str, key: str) -> Path:
-        """Absolute path of a completed stage's output (raises KeyError if absent)."""
+        """Return the absolute path of a completed stage's output; KeyError if absent."""
         entry = self.manifest['stages'][stage]
         return self.root / entry['dir'] / entry['outputs'][key]
 
     def stage(self, name: str, inputs: dict[str, Any],
               fn: Callable[[Path, bool], StageResult]) -> dict[str, Any]:
-        """Run ``fn(workdir, resuming)`` unless an identical completed run exists.
+        """
+        Run ``fn(workdir, resuming)`` unless an identical completed run exists.
 
         ``workdir`` is ``<name>.partial``; ``resuming`` is True when it holds an interrupted
         attempt with the same inputs (the stage then continues from its last checkpoint).

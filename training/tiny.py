@@ -1,4 +1,5 @@
-"""A small model briefly trained on real street images: a test asset and the demo's starting point.
+"""
+A small model briefly trained on real street images: a test asset and the demo's starting point.
 
 Cached under a key of its settings so the CPU training happens once per machine.
 """
@@ -8,8 +9,8 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
+import shutil
 
 from .datasets import stage_dataset
 from .models import build_yolo
@@ -44,7 +45,7 @@ def _train(settings: dict, out: Path, pt: Path, onnx: Path) -> None:
                val=False, amp=False, fraction=settings['fraction'], verbose=False)
     best = work / 'train' / 'weights' / 'last.pt'
     exported = Path(build_yolo(str(best)).export(format='onnx', imgsz=settings['imgsz'],
-                                                  simplify=False, dynamic=False))
+                                                 simplify=False, dynamic=False))
     (out / 'settings.json').write_text(json.dumps(settings, indent=2))
     for src, dst in ((best, pt), (exported, onnx)):  # complete files only, via rename
         shutil.copy2(src, dst.with_suffix('.tmp'))

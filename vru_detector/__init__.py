@@ -1,4 +1,5 @@
-"""vru_detector: live detection of vulnerable road users (ROS-free core; ROS shell in ``ros/``).
+"""
+vru_detector: live detection of vulnerable road users (ROS-free core; ROS shell in ``ros/``).
 
 >>> from vru_detector import Detector
 >>> dets = Detector('student_int8.onnx')(image_bgr)

@@ -1,4 +1,5 @@
-"""What a model file says about itself: class names, input size, stride, precision.
+"""
+What a model file says about itself: class names, input size, stride, precision.
 
 Ultralytics writes these as ONNX ``metadata_props`` (values are Python literals as strings);
 our export adds ``precision`` and ``calibration_id``. A TensorRT engine carries the same keys in
@@ -7,8 +8,8 @@ a JSON sidecar. Everything is checked at load time so a bad model fails at start
 from __future__ import annotations
 
 import ast
-import json
 from dataclasses import asdict, dataclass, field
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,7 +18,8 @@ from .errors import ArtifactMetadataError
 REQUIRED_KEYS = ('names', 'imgsz', 'stride')
 PRECISIONS = ('fp32', 'fp16', 'int8')
 FIX_HINT = ('Export the model with `vru-train export --weights W.pt` (or ultralytics '
-            '`YOLO(W).export(format="onnx")`), which writes names, imgsz and stride into the file.')
+            '`YOLO(W).export(format="onnx")`), which writes names, imgsz and stride into '
+            'the file.')
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class ArtifactInfo:
         return len(self.names)
 
     def to_metadata(self) -> dict[str, str]:
-        """The string map written into ONNX metadata_props / the engine sidecar."""
+        """Return the string map written into ONNX metadata_props / the engine sidecar."""
         meta = {
             'names': repr(dict(enumerate(self.names))),
             'imgsz': repr(list(self.input_shape)),
@@ -63,7 +65,8 @@ def _literal(key: str, value: Any, source: str) -> Any:
         return ast.literal_eval(value)
     except (ValueError, SyntaxError) as exc:
         raise ArtifactMetadataError(
-            f'{source}: metadata "{key}" = {value[:80]!r} is not a Python literal. {FIX_HINT}') from exc
+            f'{source}: metadata "{key}" = {value[:80]!r} is not a Python literal. '
+            f'{FIX_HINT}') from exc
 
 
 def parse_names(value: Any, source: str) -> tuple[str, ...]:
@@ -75,9 +78,11 @@ def parse_names(value: Any, source: str) -> tuple[str, ...]:
             raise ArtifactMetadataError(
                 f'{source}: class ids in "names" are {ids}; expected 0..{len(ids) - 1}')
         names = [names[k] if k in names else names[str(k)] for k in range(len(ids))]
-    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+    if (not isinstance(names, (list, tuple)) or not names
+            or not all(isinstance(n, str) for n in names)):
         raise ArtifactMetadataError(
-            f'{source}: metadata "names" must be a non-empty dict or list of strings, got {names!r}')
+            f'{source}: metadata "names" must be a non-empty dict or list of strings, '
+            f'got {names!r}')
     return tuple(names)
 
 
@@ -88,7 +93,8 @@ def parse_imgsz(value: Any, source: str) -> tuple[int, int]:
         size = (size, size)
     if (not isinstance(size, (list, tuple)) or len(size) != 2
             or not all(isinstance(s, int) and s > 0 for s in size)):
-        raise ArtifactMetadataError(f'{source}: metadata "imgsz" must be [h, w] integers, got {size!r}')
+        raise ArtifactMetadataError(
+            f'{source}: metadata "imgsz" must be [h, w] integers, got {size!r}')
     return int(size[0]), int(size[1])
 
 
@@ -122,7 +128,7 @@ def artifact_from_metadata(meta: Mapping[str, Any], source: str) -> ArtifactInfo
 
 
 def read_sidecar(engine_path: Path) -> dict[str, Any]:
-    """The JSON sidecar written next to a TensorRT engine (``model.engine.json``)."""
+    """Read the JSON sidecar written next to a TensorRT engine (``model.engine.json``)."""
     path = Path(str(engine_path) + '.json')
     if not path.is_file():
         raise ArtifactMetadataError(

@@ -8,7 +8,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Detections:
-    """Detections of one image.
+    """
+    Detections of one image.
 
     xyxy: float32 [N, 4] corner boxes in pixels of the image given to the detector (clipped).
     scores: float32 [N] confidence in [0, 1], sorted descending.
@@ -45,7 +46,7 @@ class Detections:
         return [self.names[int(i)] for i in self.class_ids]
 
     def select(self, keep: np.ndarray) -> Detections:
-        """A subset by boolean mask or index array, same names and image shape."""
+        """Return a subset by boolean mask or index array, same names and image shape."""
         return Detections(self.xyxy[keep], self.scores[keep], self.class_ids[keep],
                           self.names, self.image_shape)
 

@@ -1,13 +1,14 @@
-"""Detector: one image (HxWx3 uint8 BGR) in, Detections in image pixels out.
+"""
+Detector: one image (HxWx3 uint8 BGR) in, Detections in image pixels out.
 
 Owns preprocessing, the backend and postprocessing so the node, the CLI and replay evaluation
 all run exactly the same code path.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
+import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -37,7 +38,8 @@ class StageTimes:
 def class_thresholds(names: Sequence[str], conf: float,
                      class_conf: Mapping[str | int, float] | None = None,
                      classes: Iterable[str | int] | None = None) -> np.ndarray:
-    """Per-class score thresholds; classes outside ``classes`` get +inf (never detected).
+    """
+    Per-class score thresholds; classes outside ``classes`` get +inf (never detected).
 
     Classes may be named or given by id; an unknown name is an error that lists the valid ones.
     """
@@ -63,13 +65,15 @@ def class_thresholds(names: Sequence[str], conf: float,
 
 
 class Detector:
-    """YOLOv8 detector over any backend.
+    """
+    YOLOv8 detector over any backend.
 
     >>> det = Detector('student_int8.onnx', conf=0.25)
     >>> dets = det(image_bgr)          # Detections(.xyxy, .scores, .class_ids, .names)
 
     Defaults (conf 0.25, iou 0.7, max_det 300) are ultralytics' so results are comparable.
-    A missing, corrupt or inconsistent model raises ``ModelLoadError`` here, not at the first frame.
+    A missing, corrupt or inconsistent model raises ``ModelLoadError`` here, not at the first
+    frame.
     """
 
     def __init__(self, model: str | Path | Backend, backend: str | None = None,

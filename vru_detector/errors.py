@@ -1,4 +1,5 @@
-"""Error types the runtime raises; callers (the node, the CLIs) catch these and nothing else.
+"""
+Error types the runtime raises; callers (the node, the CLIs) catch these and nothing else.
 
 Each message says what was expected, what was found, and what to do about it.
 """
@@ -21,7 +22,7 @@ class BackendUnavailableError(ModelLoadError):
 
 
 class InvalidImageError(VruDetectorError, ValueError):
-    """An input image cannot be turned into an HxWx3 uint8 BGR array (skip the frame, keep going)."""
+    """An input image cannot be turned into an HxWx3 uint8 BGR array (skip the frame, go on)."""
 
 
 class ModelOutputError(VruDetectorError):

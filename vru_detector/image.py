@@ -8,7 +8,8 @@ from .errors import InvalidImageError
 
 
 def as_bgr8(image: object) -> np.ndarray:
-    """Convert grayscale, BGRA, 16-bit or non-contiguous images; refuse the rest with a reason.
+    """
+    Convert grayscale, BGRA, 16-bit or non-contiguous images; refuse the rest with a reason.
 
     16-bit images are scaled to 8 bits (``v / 257``); float, bool and other dtypes are refused
     because their value range is ambiguous.
@@ -18,7 +19,8 @@ def as_bgr8(image: object) -> np.ndarray:
     if image.size == 0 or image.ndim < 2:
         raise InvalidImageError(f'image is empty (shape {image.shape}); expected HxWx3')
     if image.ndim > 3:
-        raise InvalidImageError(f'image has shape {image.shape}; expected HxW, HxWx1, HxWx3 or HxWx4')
+        raise InvalidImageError(
+            f'image has shape {image.shape}; expected HxW, HxWx1, HxWx3 or HxWx4')
     if image.dtype == np.uint16:
         image = cv2.convertScaleAbs(image, alpha=1 / 257)
     elif image.dtype != np.uint8:

@@ -1,4 +1,5 @@
-"""YOLOv8 head decode, class-aware NMS and filtering, in numpy (no torch).
+"""
+YOLOv8 head decode, class-aware NMS and filtering, in numpy (no torch).
 
 Mirrors ultralytics' ``non_max_suppression`` for the single-label case: candidates whose best
 class score exceeds the threshold, greedy NMS with boxes offset per class, then ``max_det``.
@@ -27,7 +28,8 @@ class Candidates:
 
 def decode_yolov8(output: np.ndarray, conf_thres: np.ndarray | float, num_classes: int,
                   ) -> Candidates:
-    """Decode one image's raw head output ``[4+nc, N]`` (cx, cy, w, h, class scores).
+    """
+    Decode one image's raw head output ``[4+nc, N]`` (cx, cy, w, h, class scores).
 
     ``conf_thres`` is a scalar or one threshold per class; a box is kept when its best class
     score is strictly above that class's threshold.
@@ -35,7 +37,8 @@ def decode_yolov8(output: np.ndarray, conf_thres: np.ndarray | float, num_classe
     if output.ndim != 2 or output.shape[0] != 4 + num_classes:
         raise ModelOutputError(
             f'model output has shape {tuple(output.shape)} per image; expected '
-            f'[{4 + num_classes}, N] (4 box values + {num_classes} class scores, YOLOv8 raw head). '
+            f'[{4 + num_classes}, N] (4 box values + {num_classes} class scores, '
+            'YOLOv8 raw head). '
             'Re-export the model with `vru-train export` or ultralytics `format=onnx, nms=False`.')
     thres = np.asarray(conf_thres, dtype=np.float32)
     cls = output[4:]
@@ -63,7 +66,8 @@ def decode_yolov8(output: np.ndarray, conf_thres: np.ndarray | float, num_classe
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_thres: float) -> np.ndarray:
-    """Greedy NMS with torchvision's semantics (drop a box whose IoU with a kept one is > iou_thres).
+    """
+    Greedy NMS with torchvision's semantics (drop a box whose IoU with a kept one is > iou_thres).
 
     OpenCV's C++ ``NMSBoxes`` on float rectangles gives the same kept set and order as
     ``torchvision.ops.nms`` (tested), without torch. Returns indices by descending score.

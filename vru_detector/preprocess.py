@@ -1,4 +1,5 @@
-"""Letterbox and tensor layout, bit-compatible with ultralytics' ``LetterBox`` (auto=False).
+"""
+Letterbox and tensor layout, bit-compatible with ultralytics' ``LetterBox`` (auto=False).
 
 Same scale, rounding, padding split and fill value, so a model exported by ultralytics sees the
 same pixels here as in ``YOLO.predict`` and the same boxes come out.
@@ -26,7 +27,8 @@ class LetterboxTransform:
     @property
     def gain_xy(self) -> tuple[float, float]:
         """Per-axis scale source -> network (rounded sizes make x and y differ slightly)."""
-        return (self.resized_shape[1] / self.orig_shape[1], self.resized_shape[0] / self.orig_shape[0])
+        return (self.resized_shape[1] / self.orig_shape[1],
+                self.resized_shape[0] / self.orig_shape[0])
 
     def to_original(self, xyxy: np.ndarray) -> np.ndarray:
         """Map [N,4] boxes from network-input pixels to source pixels, clipped to the image."""
@@ -44,7 +46,7 @@ class LetterboxTransform:
 
 def letterbox_params(orig_shape: tuple[int, int], input_shape: tuple[int, int],
                      scaleup: bool = True) -> tuple[tuple[int, int], int, int, int, int]:
-    """Resized (h, w) and paddings (top, bottom, left, right), exactly as ultralytics computes them."""
+    """Compute resized (h, w) and paddings (top, bottom, left, right) as ultralytics does."""
     h0, w0 = orig_shape
     h1, w1 = input_shape
     r = min(h1 / h0, w1 / w0)
@@ -64,8 +66,9 @@ def letterbox(image: np.ndarray, input_shape: tuple[int, int],
     return canvas, letterbox_into(image, canvas, scaleup)
 
 
-def letterbox_into(image: np.ndarray, canvas: np.ndarray, scaleup: bool = True) -> LetterboxTransform:
-    """Letterbox ``image`` into a preallocated HxWx3 uint8 ``canvas`` (resized in place, no copy)."""
+def letterbox_into(image: np.ndarray, canvas: np.ndarray,
+                   scaleup: bool = True) -> LetterboxTransform:
+    """Letterbox ``image`` into a preallocated HxWx3 uint8 ``canvas`` (in place, no copy)."""
     orig_shape = (int(image.shape[0]), int(image.shape[1]))
     input_shape = (int(canvas.shape[0]), int(canvas.shape[1]))
     (new_h, new_w), top, _, left, _ = letterbox_params(orig_shape, input_shape, scaleup)

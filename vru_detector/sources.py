@@ -35,10 +35,12 @@ class Source:
             raise VruDetectorError(f'source {self.path} does not exist')
         if self.path.is_dir() and not (self.path / 'metadata.yaml').is_file():
             self.kind = 'images'
-            self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            self.files = sorted(p for p in self.path.iterdir()
+                                if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self.files:
                 raise VruDetectorError(
-                    f'source folder {self.path} has no images ({", ".join(sorted(IMAGE_SUFFIXES))})')
+                    f'source folder {self.path} has no images '
+                    f'({", ".join(sorted(IMAGE_SUFFIXES))})')
         elif self.path.is_dir() or self.path.suffix.lower() in BAG_SUFFIXES:
             self.kind = 'bag'
         elif self.path.suffix.lower() in IMAGE_SUFFIXES:
@@ -47,8 +49,9 @@ class Source:
             self.kind = 'video'
         else:
             raise VruDetectorError(
-                f'source {self.path}: unknown type {self.path.suffix!r}; expected an image, a folder '
-                'of images, a video or a rosbag2 (folder with metadata.yaml, .mcap, .db3)')
+                f'source {self.path}: unknown type {self.path.suffix!r}; expected an image, '
+                'a folder of images, a video or a rosbag2 (folder with metadata.yaml, .mcap, '
+                '.db3)')
 
     def __len__(self) -> int:
         if self.kind == 'images':
@@ -81,7 +84,8 @@ class Source:
     def _video(self) -> Iterator[Frame]:
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
-            raise VruDetectorError(f'video {self.path} cannot be opened (codec missing or file corrupt)')
+            raise VruDetectorError(
+                f'video {self.path} cannot be opened (codec missing or file corrupt)')
         try:
             i = 0
             while True:

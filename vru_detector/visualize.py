@@ -15,12 +15,14 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 
 
-def class_color(class_id: int, palette: Sequence[tuple[int, int, int]] = PALETTE) -> tuple[int, int, int]:
+def class_color(class_id: int,
+                palette: Sequence[tuple[int, int, int]] = PALETTE) -> tuple[int, int, int]:
     return tuple(int(c) for c in palette[int(class_id) % len(palette)])
 
 
 def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True,
-                    color: tuple[int, int, int] | None = None, show_score: bool = True) -> np.ndarray:
+                    color: tuple[int, int, int] | None = None,
+                    show_score: bool = True) -> np.ndarray:
     """Boxes with ``name score`` labels; ``color`` overrides the per-class palette."""
     out = image.copy() if copy else image
     thickness = max(1, round(sum(out.shape[:2]) / 600))
@@ -30,9 +32,10 @@ def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True,
         c = color or class_color(cls)
         cv2.rectangle(out, (x1, y1), (x2, y2), c, thickness, cv2.LINE_AA)
         text = f'{dets.names[int(cls)]} {score:.2f}' if show_score else dets.names[int(cls)]
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, max(1, thickness - 1))
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                                         max(1, thickness - 1))
         top = y1 - th - base if y1 - th - base >= 0 else y1
         cv2.rectangle(out, (x1, top), (x1 + tw, top + th + base), c, -1)
-        cv2.putText(out, text, (x1, top + th), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255),
-                    max(1, thickness - 1), cv2.LINE_AA)
+        cv2.putText(out, text, (x1, top + th), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                    (255, 255, 255), max(1, thickness - 1), cv2.LINE_AA)
     return out

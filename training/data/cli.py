@@ -1,4 +1,5 @@
-"""`vru-train data SOURCE --out DIR --train ANN IMAGES [--val ANN IMAGES]`: a YOLO VRU dataset.
+"""
+`vru-train data SOURCE --out DIR --train ANN IMAGES [--val ANN IMAGES]`: a YOLO VRU dataset.
 
 SOURCE is bdd100k (detection JSON + image folder), visdrone (annotations folder + images
 folder) or coco (instances JSON + image folder). Images are hard-linked (symlinked across file

@@ -1,4 +1,5 @@
-"""VisDrone2019-DET txt: one ``x,y,w,h,score,category,truncation,occlusion`` line per box.
+"""
+VisDrone2019-DET txt: one ``x,y,w,h,score,category,truncation,occlusion`` line per box.
 
 Categories: 0 ignored region, 1 pedestrian, 2 people (persons not standing/walking, riders
 included), 3 bicycle, 4 car, 5 van, 6 truck, 7 tricycle, 8 awning-tricycle, 9 bus, 10 motor,

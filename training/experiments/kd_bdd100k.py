@@ -1,4 +1,5 @@
-r"""Teacher vs. directly trained student vs. KD student on bdd100k_vru, one call, one table.
+r"""
+Teacher vs. directly trained student vs. KD student on bdd100k_vru, one call, one table.
 
 Trains YOLOv8-L (teacher), YOLOv8-S (no KD) and YOLOv8-S (KD from that teacher) with the same
 epochs, image size, batch and seed, validates the three best checkpoints on the val split and
@@ -103,7 +104,7 @@ def markdown_table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--data', type=Path, default=SHARED_BDD, help='bdd100k_vru data.yaml')
     ap.add_argument('--out', type=Path, default=Path(os.environ.get('OUT', 'runs/kd_bdd100k')))
     ap.add_argument('--work', type=Path, help='training runs and weights (default: OUT/runs)')

@@ -1,4 +1,5 @@
-"""GPU experiment: sparsity training -> BN channel pruning -> KD fine-tune on bdd100k_vru.
+"""
+GPU experiment: sparsity training -> BN channel pruning -> KD fine-tune on bdd100k_vru.
 
 Writes ``prune_bdd100k.md`` / ``.json`` (params, MACs/FLOPs, ONNX Runtime CPU latency and
 mAP50 / mAP50-95 before and after) into ``$OUT`` (or ``--out``), next to the run directory,
@@ -40,7 +41,7 @@ SMOKE = {'imgsz': 160, 'batch': 8, 'device': 'cpu', 'workers': 0, 'fraction': 0.
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line; every setting defaults to the GPU run (or the toy run with --smoke)."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument('--smoke', action='store_true', help='toy size on CPU (checks the plumbing)')
     p.add_argument('--out', type=Path, default=Path(os.environ.get('OUT', 'runs/prune_bdd100k')))
     p.add_argument('--data', type=Path,

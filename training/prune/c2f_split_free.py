@@ -1,4 +1,5 @@
-"""A C2f without ``chunk``: two 1x1 convs instead of one conv split in half.
+"""
+A C2f without ``chunk``: two 1x1 convs instead of one conv split in half.
 
 Torch-Pruning cannot follow channel indices through ``Tensor.chunk``; with the first conv
 split into ``cv0`` (first half) and ``cv1`` (second half) every channel has one producer and

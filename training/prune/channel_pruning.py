@@ -1,4 +1,5 @@
-"""Structured channel pruning of a YOLOv8 DetectionModel by BatchNorm scale (network slimming).
+"""
+Structured channel pruning of a YOLOv8 DetectionModel by BatchNorm scale (network slimming).
 
 Torch-Pruning's ``DependencyGraph`` finds the coupled channels (C2f concat, residual adds,
 SPPF, the Detect head's inputs); ``BNScaleImportance`` scores each channel group by the mean
@@ -29,7 +30,8 @@ from .c2f_split_free import replace_c2f
 
 @dataclass
 class PruneSettings:
-    """How much to prune.
+    """
+    How much to prune.
 
     Exactly one of ``ratio`` (share of prunable channels) or ``threshold`` (|gamma| below
     which a channel goes) is used; ``ratio`` wins if both are set.
@@ -91,7 +93,8 @@ class PrunePlan:
 
     @property
     def tolerance(self) -> float:
-        """How far the achieved ratio may sit from the requested one (rounding).
+        """
+        How far the achieved ratio may sit from the requested one (rounding).
 
         One ``round_to`` step, as a share of all prunable channels.
         """
@@ -145,7 +148,8 @@ def _output_transform(out: Any) -> Any:
 
 
 def build_graph(model: nn.Module, imgsz: int) -> Any:
-    """Torch-Pruning dependency graph of a prepared model, traced at ``imgsz`` on its device.
+    """
+    Torch-Pruning dependency graph of a prepared model, traced at ``imgsz`` on its device.
 
     The head's output convs are excluded later (as group roots), not here: a layer ignored
     while tracing is treated as channel-preserving and would couple unrelated channels.

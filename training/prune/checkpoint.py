@@ -1,4 +1,5 @@
-"""Save a pruned model whole, as an ordinary ultralytics checkpoint that ``YOLO(path)`` loads.
+"""
+Save a pruned model whole, as an ordinary ultralytics checkpoint that ``YOLO(path)`` loads.
 
 Ultralytics pickles the model object; the pruned widths live in the module itself, and the
 split-free C2f class is importable from ``training.prune.c2f_split_free``, so loading needs

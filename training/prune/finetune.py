@@ -1,4 +1,5 @@
-"""Fine-tune a pruned student, distilling from the unpruned model (CWD by default).
+"""
+Fine-tune a pruned student, distilling from the unpruned model (CWD by default).
 
 Uses the distillation trainer (``training.distill.trainer.DistillTrainer``) through one small
 call; when that module is not installed the stage falls back to a plain fine-tune with

@@ -1,4 +1,5 @@
-"""The prune stage end to end: sparsity training -> channel pruning -> KD fine-tune -> report.
+"""
+The prune stage end to end: sparsity training -> channel pruning -> KD fine-tune -> report.
 
 Everything goes into one run directory::
 

@@ -1,4 +1,5 @@
-"""Pruning report: params, MACs/FLOPs (image size stated), ONNX Runtime CPU latency, mAP.
+"""
+Pruning report: params, MACs/FLOPs (image size stated), ONNX Runtime CPU latency, mAP.
 
 MACs come from Torch-Pruning's ``count_ops_and_params`` (one multiply-accumulate per MAC);
 FLOPs are reported as 2 x MACs, the convention ultralytics' GFLOPs also uses.

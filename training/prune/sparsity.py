@@ -1,4 +1,5 @@
-"""Sparsity-aware training: an L1 penalty on BatchNorm scales (network slimming).
+"""
+Sparsity-aware training: an L1 penalty on BatchNorm scales (network slimming).
 
 The penalty ``lambda * sum|gamma|`` enters as its subgradient ``lambda * sign(gamma)`` added
 to ``gamma.grad`` after AMP unscaling and gradient clipping, right before the optimizer step,
@@ -64,7 +65,8 @@ def add_l1_subgradient(bns: Iterable[nn.BatchNorm2d], lam: float) -> None:
 
 
 class SparsityTrainer(DetectionTrainer):
-    """ultralytics DetectionTrainer with the BN-gamma L1 term and per-epoch gamma logs.
+    """
+    ultralytics DetectionTrainer with the BN-gamma L1 term and per-epoch gamma logs.
 
     Writes ``<save_dir>/sparsity/gamma_epochNNN.png`` and ``gamma_stats.jsonl`` (near-zero
     share, percentiles, lambda) after every epoch.

@@ -1,4 +1,5 @@
-"""Training a pruned model: keep the module as it is instead of rebuilding it from its yaml.
+"""
+Training a pruned model: keep the module as it is instead of rebuilding it from its yaml.
 
 Ultralytics' trainers rebuild the model from ``model.yaml`` and copy the weights whose shapes
 match; a pruned model's widths are not in its yaml, so that would silently train a fresh,

@@ -1,4 +1,5 @@
-"""Which training images calibrate INT8, and how they are fed: exactly the runtime preprocessing.
+"""
+Which training images calibrate INT8, and how they are fed: exactly the runtime preprocessing.
 
 Images are drawn per class, rarest first, so the VRU classes (rider, bicycle, motorcycle...) that
 a random draw from car-dominated street data would miss are present in the activation ranges.
@@ -55,7 +56,8 @@ def image_classes(image: Path) -> set[int]:
 
 def select_calibration_images(image_dir: str | Path, count: int = 512,
                               seed: int = 0) -> list[Path]:
-    """``count`` images from ``image_dir``, stratified by their rarest labelled class.
+    """
+    ``count`` images from ``image_dir``, stratified by their rarest labelled class.
 
     Each image joins the group of its rarest class (background images their own group); groups
     are shuffled with ``seed`` and drawn round-robin, so every class appears before common ones

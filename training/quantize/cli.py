@@ -1,4 +1,5 @@
-"""`vru-train calibrate`: FP32 ONNX -> INT8 Q/DQ ONNX (+ sensitivity report, + TensorRT engine).
+"""
+`vru-train calibrate`: FP32 ONNX -> INT8 Q/DQ ONNX (+ sensitivity report, + TensorRT engine).
 
 One calibration pass over training images (stratified so VRU classes are present, preprocessed
 exactly as at runtime), ranges cached; optional per-layer sensitivity ranking and

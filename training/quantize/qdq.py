@@ -1,4 +1,5 @@
-"""FP32 ONNX -> explicit INT8 Q/DQ ONNX with ONNX Runtime's static quantizer.
+"""
+FP32 ONNX -> explicit INT8 Q/DQ ONNX with ONNX Runtime's static quantizer.
 
 TensorRT (strongly typed, TensorRT 10/11) and ONNX Runtime's CPU kernels both consume this file:
 symmetric int8 (zero point 0) for activations and weights, weights per output channel. The
@@ -56,7 +57,8 @@ def _conv_out_channels(node, initializers: dict) -> int:
 
 
 def head_nodes(model) -> HeadNodes:
-    """Find the head tail from the graph: every node with no multi-channel Conv downstream.
+    """
+    Find the head tail from the graph: every node with no multi-channel Conv downstream.
 
     That is the DFL (its 1-output-channel conv, softmax, reshapes), the branch concats, the score
     Sigmoid and the box decode, plus the last conv of each box/class branch. Found by graph
@@ -114,7 +116,8 @@ def calibration_stride(count: int, largest: int = 8) -> int | None:
 def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: QuantSettings,
                  cache_path: str | Path | None = None,
                  nodes_to_quantize: Sequence[str] | None = None) -> list[str]:
-    """Write the Q/DQ model; returns the node names kept in float.
+    """
+    Write the Q/DQ model; returns the node names kept in float.
 
     ``cache_path`` stores the calibrated tensor ranges (JSON): later calls with the same method
     skip calibration, which makes per-layer sensitivity and ``--keep-float`` variants cheap.
@@ -166,7 +169,8 @@ def _quantize(model, out, reader, settings, excluded, extra, cache_path,
 
 
 def feed_float_inputs(model, names: Sequence[str]) -> int:
-    """Make float-kept nodes read the float tensor, not its int8 round trip.
+    """
+    Make float-kept nodes read the float tensor, not its int8 round trip.
 
     ORT quantizes a tensor at its producer when the producer is quantized, so a float-kept conv
     after a quantized SiLU would still see int8-rounded input (and TensorRT would run that edge in

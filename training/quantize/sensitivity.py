@@ -1,4 +1,5 @@
-"""Per-layer INT8 sensitivity: quantize one conv at a time, measure how far the output moves.
+"""
+Per-layer INT8 sensitivity: quantize one conv at a time, measure how far the output moves.
 
 The ranking says which layers to keep in float (``vru-train calibrate --keep-float N``). Ranges
 come from the one calibration run (cached), so each layer costs one quantize pass and a few
@@ -28,7 +29,8 @@ class LayerSensitivity:
 
 
 def output_error(ref: np.ndarray, out: np.ndarray, top_k: int = 100) -> tuple[float, float]:
-    """Relative L2 error of (boxes, scores) over each image's ``top_k`` most confident anchors.
+    """
+    Relative L2 error of (boxes, scores) over each image's ``top_k`` most confident anchors.
 
     ``ref``/``out`` are raw heads ``[B, 4+nc, N]``. Background anchors are ignored: their
     boxes are never shown, and relative error keeps score and pixel units comparable.

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ModelLoadError
 from .base import Backend
+from ..errors import ModelLoadError
 
 BACKENDS = ('onnxruntime', 'tensorrt', 'torch')
-SUFFIX_BACKEND = {'.onnx': 'onnxruntime', '.engine': 'tensorrt', '.plan': 'tensorrt', '.pt': 'torch'}
+SUFFIX_BACKEND = {'.onnx': 'onnxruntime', '.engine': 'tensorrt', '.plan': 'tensorrt',
+                  '.pt': 'torch'}
 
 
 def backend_for(path: Path) -> str:
-    """The backend a model file implies, by its suffix."""
+    """Return the backend a model file implies, by its suffix."""
     try:
         return SUFFIX_BACKEND[path.suffix.lower()]
     except KeyError:
@@ -26,8 +27,8 @@ def load_backend(model: str | Path, backend: str | None = None, device: str = 'c
     path = Path(model)
     if not path.exists():
         raise ModelLoadError(
-            f'model file {path} does not exist. Pass the path to an exported .onnx (or a .engine / '
-            '.pt); `vru-train export` and `vru-train calibrate` produce them.')
+            f'model file {path} does not exist. Pass the path to an exported .onnx '
+            '(or a .engine / .pt); `vru-train export` and `vru-train calibrate` produce them.')
     name = backend or backend_for(path)
     if name == 'onnxruntime':
         from .onnxruntime import OnnxRuntimeBackend

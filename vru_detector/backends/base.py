@@ -10,7 +10,8 @@ from ..errors import ModelLoadError
 
 
 class Backend(abc.ABC):
-    """One loaded model on one device.
+    """
+    One loaded model on one device.
 
     ``infer`` takes ``[B, 3, H, W]`` (``input_dtype``) and returns float32 ``[B, 4+nc, N]``.
     ``max_batch`` is the largest batch one call accepts (the Detector splits larger ones).

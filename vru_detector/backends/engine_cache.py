@@ -1,4 +1,5 @@
-"""TensorRT engine bookkeeping that needs no GPU: sidecar, compatibility, rebuild decision, shapes.
+"""
+TensorRT engine bookkeeping that needs no GPU: sidecar, compatibility, rebuild decision, shapes.
 
 An engine only runs on the GPU model and TensorRT version it was built with, and only means what
 the ONNX it came from means. The JSON sidecar (``model.engine.json``) records all three plus the
@@ -153,7 +154,8 @@ class EnginePlan:
 
 
 def plan_engine(model: str | Path, target: BuildTarget, rebuild: bool = True) -> EnginePlan:
-    """Decide between loading ``model`` and rebuilding it; refuse with a clear message.
+    """
+    Decide between loading ``model`` and rebuilding it; refuse with a clear message.
 
     ``model`` is an engine (``.engine``/``.plan``) or an ONNX (its engine goes beside it).
     """

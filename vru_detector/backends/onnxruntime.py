@@ -5,16 +5,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artifact import artifact_from_metadata
-from ..errors import BackendUnavailableError, ModelLoadError
 from .base import Backend
 from .qdq_layout import cpu_model_source
+from ..artifact import artifact_from_metadata
+from ..errors import BackendUnavailableError, ModelLoadError
 
 ORT_TYPES = {'tensor(float)': np.float32, 'tensor(float16)': np.float16}
 
 
 def providers_for(device: str) -> list[str]:
-    """Execution providers for ``cpu``, ``cuda`` / ``cuda:N`` (CUDA falls back to CPU)."""
+    """Return execution providers for ``cpu``, ``cuda`` / ``cuda:N`` (CUDA falls back to CPU)."""
     import onnxruntime as ort
 
     if device.startswith('cuda'):
@@ -25,7 +25,8 @@ def providers_for(device: str) -> list[str]:
         index = int(device.split(':')[1]) if ':' in device else 0
         return [('CUDAExecutionProvider', {'device_id': index}), 'CPUExecutionProvider']
     if device != 'cpu':
-        raise BackendUnavailableError(f'device={device!r}: onnxruntime backend supports cpu or cuda[:N]')
+        raise BackendUnavailableError(
+            f'device={device!r}: onnxruntime backend supports cpu or cuda[:N]')
     return ['CPUExecutionProvider']
 
 

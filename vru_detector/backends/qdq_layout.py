@@ -1,4 +1,5 @@
-"""Re-express a symmetric int8 Q/DQ model with uint8 activations, losslessly, for x86 CPUs.
+"""
+Re-express a symmetric int8 Q/DQ model with uint8 activations, losslessly, for x86 CPUs.
 
 TensorRT needs int8 activations with zero point 0. ONNX Runtime's x86 CPU kernels only fuse
 ``DQ -> Conv -> Q`` into ``QLinearConv`` when activations are uint8; with int8 activations it
@@ -20,7 +21,8 @@ def needs_uint8_activations(device: str = 'cpu') -> bool:
 
 
 def activations_to_uint8(model) -> int:
-    """Rewrite activation Q/DQ zero points int8 0 -> uint8 128 in place; returns nodes changed.
+    """
+    Rewrite activation Q/DQ zero points int8 0 -> uint8 128 in place; returns nodes changed.
 
     Weights (initializers read by a DequantizeLinear) keep int8, which is what the ``u8s8``
     kernels expect. Non-symmetric int8 activations (zero point != 0) are left alone.
@@ -57,7 +59,8 @@ def activations_to_uint8(model) -> int:
 
 
 def cpu_model_source(path, device: str = 'cpu') -> str | bytes:
-    """Choose what ONNX Runtime loads for ``path`` on ``device``: the path or rewritten bytes.
+    """
+    Choose what ONNX Runtime loads for ``path`` on ``device``: the path or rewritten bytes.
 
     FP32 models and non-x86 CPUs get the path unchanged; a symmetric int8 Q/DQ model on an x86
     CPU gets its uint8-activation twin, serialised in memory (the file is not touched).

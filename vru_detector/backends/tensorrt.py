@@ -1,4 +1,5 @@
-"""TensorRT backend: builds an engine from the (Q/DQ) ONNX, caches it, runs it without torch.
+"""
+TensorRT backend: builds an engine from the (Q/DQ) ONNX, caches it, runs it without torch.
 
 Q/DQ ONNX is built as a strongly typed network on TensorRT >= 10 (precision comes from the Q/DQ
 nodes, as TensorRT 11 requires); TensorRT 8.6 gets EXPLICIT_BATCH and the INT8 + FP16 flags. The

@@ -1,18 +1,19 @@
 """PyTorch backend for ultralytics ``.pt`` checkpoints (needs the ``[train]`` extra)."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
+import warnings
 
 import numpy as np
 
+from .base import Backend
 from ..artifact import artifact_from_metadata
 from ..errors import BackendUnavailableError, ModelLoadError
-from .base import Backend
 
 
 def load_ultralytics_checkpoint(path: Path):
-    """(model in eval mode, checkpoint dict), loaded with ``weights_only=True`` when possible.
+    """
+    (model in eval mode, checkpoint dict), loaded with ``weights_only=True`` when possible.
 
     Ultralytics checkpoints pickle whole modules; its restricted loader accepts the known
     classes. A checkpoint referencing others (custom modules) is loaded unrestricted, with a
@@ -24,7 +25,8 @@ def load_ultralytics_checkpoint(path: Path):
     try:
         ckpt, _ = torch_safe_load(str(path), safe_only=True)
     except Exception as safe_exc:  # noqa: BLE001 - any refusal means "not loadable restricted"
-        warnings.warn(f'{path}: cannot be loaded with weights_only=True ({type(safe_exc).__name__}); '
+        warnings.warn(f'{path}: cannot be loaded with weights_only=True '
+                      f'({type(safe_exc).__name__}); '
                       'loading it unrestricted (arbitrary code in a pickle runs): only use '
                       'checkpoints you trust', stacklevel=3)
         try:
@@ -50,7 +52,8 @@ class TorchBackend(Backend):
             import torch
         except ImportError as exc:
             raise BackendUnavailableError(
-                f'{path}: .pt models need torch and ultralytics (pip install "vru_detector[train]"); '
+                f'{path}: .pt models need torch and ultralytics '
+                '(pip install "vru_detector[train]"); '
                 'or export to ONNX with `vru-train export`.') from exc
         path = Path(path)
         if not path.is_file():

@@ -1,4 +1,5 @@
-"""`vru-detect`: run the detector on an image, a folder, a video or a bag; save annotated output.
+"""
+`vru-detect`: run the detector on an image, a folder, a video or a bag; save annotated output.
 
 Writes ``detections.jsonl`` (one line per frame) and annotated images (or an annotated video)
 to ``--save-dir``, and prints a per-class summary with the mean time of each stage.
@@ -8,8 +9,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import sys
 from pathlib import Path
+import sys
 
 import cv2
 from tqdm import tqdm
@@ -21,10 +22,11 @@ from ..visualize import draw_detections
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-detect', description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog='vru-detect', description=__doc__.strip().splitlines()[0])
     p.add_argument('--model', required=True, help='.onnx (FP32 or INT8 Q/DQ), .engine or .pt')
     p.add_argument('--source', required=True, help='image, folder of images, video, or rosbag2')
-    p.add_argument('--save-dir', default='runs/detect', help='output folder (default: runs/detect)')
+    p.add_argument('--save-dir', default='runs/detect',
+                   help='output folder (default: runs/detect)')
     p.add_argument('--image-topic', help='image topic when --source is a bag')
     p.add_argument('--backend', choices=['onnxruntime', 'tensorrt', 'torch'],
                    help='default: chosen from the model file suffix')
@@ -44,9 +46,9 @@ def _class_key(value: str) -> str | int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        classes = [_class_key(c) for c in args.classes] if args.classes else None
         detector = Detector(args.model, backend=args.backend, device=args.device, conf=args.conf,
-                            iou=args.iou, max_det=args.max_det,
-                            classes=[_class_key(c) for c in args.classes] if args.classes else None)
+                            iou=args.iou, max_det=args.max_det, classes=classes)
         source = Source(args.source, image_topic=args.image_topic)
     except VruDetectorError as exc:
         print(f'vru-detect: {exc}', file=sys.stderr)
@@ -95,11 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def summary(frames: int, skipped: int, counts, stage_ms, detector: Detector, save_dir: Path) -> str:
+def summary(frames: int, skipped: int, counts, stage_ms, detector: Detector,
+            save_dir: Path) -> str:
     """Human-readable end-of-run summary."""
     per_frame = {k: v / max(frames, 1) for k, v in stage_ms.items()}
-    lines = [f'{frames} frames processed, {skipped} skipped; model {detector.info.source} '
-             f'({detector.backend.name}, {detector.info.precision}, input {detector.info.input_shape})',
+    info = detector.info
+    lines = [f'{frames} frames processed, {skipped} skipped; model {info.source} '
+             f'({detector.backend.name}, {info.precision}, input {info.input_shape})',
              'mean ms/frame: ' + ', '.join(f'{k[:-3]} {v:.1f}' for k, v in per_frame.items()),
              'detections: ' + (', '.join(f'{n} {c}' for n, c in counts.most_common()) or 'none'),
              f'results in {save_dir}/ (detections.jsonl and annotated output)']

@@ -4,15 +4,14 @@ from pathlib import Path
 
 import cv2
 import pytest
-import yaml
-
 from vru_detector import Detector
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def shortened_demo(tmp_path: Path, data_yaml: Path) -> Path:
-    """The demo recipe with one epoch per stage on a quarter of the images."""
+    """Write the demo recipe with one epoch per stage on a quarter of the images."""
     recipe = yaml.safe_load((REPO / 'training' / 'recipes' / 'demo.yaml').read_text())
     recipe['data'] = str(data_yaml)
     for stage in ('teacher', 'distill'):

@@ -66,7 +66,7 @@ def metrics_of(result) -> Metrics:
 
 def validate_onnx_full(model: str | Path, data_yaml: str | Path, split: str = 'val',
                        workdir: str | Path | None = None, conf: float = 0.001):
-    """Run ultralytics' validator on an ONNX model; returns its full ``DetMetrics`` (curves too)."""
+    """Run ultralytics' validator on an ONNX model; return its ``DetMetrics`` (curves too)."""
     import tempfile
 
     os.environ.setdefault('YOLO_OFFLINE', '1')

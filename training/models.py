@@ -1,4 +1,5 @@
-"""Model configs built from ultralytics' YOLOv8 yaml: any scale, any class list, tiny ones for tests.
+"""
+Model configs built from ultralytics' YOLOv8 yaml: any scale, any class list, tiny ones for tests.
 
 No weights are downloaded: a ``.pt`` is used when the user has it, otherwise the model is built
 from its yaml with random initialisation.
@@ -17,7 +18,7 @@ EXTRA_SCALES = {'tiny': [0.33, 0.0625, 256], 'nano': [0.33, 0.125, 512]}
 
 
 def yolov8_config(scale: str = 's', names: Sequence[str] = VRU_NAMES) -> dict[str, Any]:
-    """The YOLOv8 detection config dict at ``scale`` (n, s, m, l, x, or tiny/nano) for ``names``."""
+    """Return the YOLOv8 detection config at ``scale`` (n/s/m/l/x, tiny, nano) for ``names``."""
     import ultralytics
 
     base = Path(ultralytics.__file__).parent / 'cfg' / 'models' / 'v8' / 'yolov8.yaml'
@@ -34,7 +35,7 @@ def yolov8_config(scale: str = 's', names: Sequence[str] = VRU_NAMES) -> dict[st
 
 
 def write_config(path: Path, scale: str = 's', names: Sequence[str] = VRU_NAMES) -> Path:
-    """Write the config as ``yolov8<scale>-vru.yaml`` style file; ultralytics reads the scale key."""
+    """Write the config to ``path`` (name it so ultralytics guesses no scale from it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(yolov8_config(scale, names), sort_keys=False))
@@ -43,7 +44,7 @@ def write_config(path: Path, scale: str = 's', names: Sequence[str] = VRU_NAMES)
 
 def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str | None = None,
                workdir: Path | None = None, exact_scale: bool = False):
-    """A ``YOLO`` object from a ``.pt`` (kept as is) or a scale name / ``.yaml`` (random init)."""
+    """Return a ``YOLO`` from a ``.pt`` (as is) or a scale name / ``.yaml`` (random init)."""
     from ultralytics import YOLO
 
     model = str(model)

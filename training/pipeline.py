@@ -170,7 +170,7 @@ class Pipeline:
                              if k not in ('workers', 'fraction')})
             result = run_job(job)
             shutil.copy2(result['output'], workdir / 'pruned_kd_student.pt')
-            return StageResult({'weights': 'pruned_kd_student.pt', 'report': 'report.md'},
+            return StageResult({'weights': 'pruned_kd_student.pt', 'report': 'prune_report.md'},
                                {'finetune_method': result.get('finetune_method')})
         inputs = {'prune': cfg, 'student': file_digest(kd_student), 'data': self._data_key()}
         return self.run.stage('prune', inputs, fn)

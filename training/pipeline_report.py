@@ -1,4 +1,5 @@
-"""The pipeline's final table: size, FP32 and INT8 accuracy, INT8 drop, CPU latency, plots.
+"""
+The pipeline's final table: size, FP32 and INT8 accuracy, INT8 drop, CPU latency, plots.
 
 Accuracy comes from ultralytics' validator on the exported ONNX files (the reference metric
 engine); latency from our own ONNX Runtime backend, which is what the node runs.
@@ -6,9 +7,9 @@ engine); latency from our own ONNX Runtime backend, which is what the node runs.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ def backend_latency_ms(onnx_path: Path, runs: int, threads: int = 1) -> float:
 
 
 def precision_at_recall(result, recall: float) -> float:
-    """Class-mean precision at the highest confidence whose class-mean recall reaches ``recall``."""
+    """Return class-mean precision at the highest confidence whose mean recall is ``recall``."""
     p, r = np.asarray(result.box.p_curve), np.asarray(result.box.r_curve)
     if p.size == 0:
         return 0.0
@@ -79,8 +80,8 @@ def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[
             row[f'{precision}_latency_ms'] = backend_latency_ms(path, latency_runs)
             row[f'_{precision}_result'] = full
         results[name] = row
-    common = min((max_recall(r[f'_{p}_result']) for r in results.values() for p in ('fp32', 'int8')
-                  if f'_{p}_result' in r), default=0.0)
+    common = min((max_recall(r[f'_{p}_result']) for r in results.values()
+                  for p in ('fp32', 'int8') if f'_{p}_result' in r), default=0.0)
     for row in results.values():
         row['equal_recall'] = common
         for p in ('fp32', 'int8'):
@@ -104,7 +105,7 @@ def _pct(x: float | None) -> str:
 
 
 def markdown_report(rows: list[dict[str, Any]], data_yaml: Path, split: str) -> str:
-    """The table a user reads first, with what every number means."""
+    """Render the table a user reads first, with what every number means."""
     head = ('| model | params (M) | GFLOPs | FP32 mAP50 | FP32 mAP50-95 | FP32 P | FP32 R '
             '| INT8 mAP50 | INT8 mAP50-95 | INT8 P | INT8 R | INT8 drop mAP50 (rel.) '
             '| P@R FP32 | P@R INT8 | ORT CPU ms FP32 | ORT CPU ms INT8 |')
@@ -126,17 +127,17 @@ def markdown_report(rows: list[dict[str, Any]], data_yaml: Path, split: str) -> 
     recall = rows[0].get('equal_recall', 0.0) if rows else 0.0
     return '\n'.join([
         '# Pipeline report', '',
-        f'Dataset `{data_yaml}`, split `{split}`. Metrics in % from ultralytics\' validator on '
+        f"Dataset `{data_yaml}`, split `{split}`. Metrics in % from ultralytics' validator on "
         'the exported ONNX files (ONNX Runtime, CPU, batch 1); INT8 is the explicit Q/DQ model.',
         f'GFLOPs at {imgsz}x{imgsz}. INT8 drop = (FP32 - INT8) / FP32 mAP50 (positive: INT8 '
         f'worse). P@R: class-mean precision at recall {recall:.3f}, the highest recall every '
-        'model reaches. Latency: median of single-thread inferences through vru_detector\'s '
+        "model reaches. Latency: median of single-thread inferences through vru_detector's "
         'ONNX Runtime backend on this machine.', '',
         *lines, '', '![accuracy](accuracy.png)', ''])
 
 
 def plot_accuracy(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Grouped bars: FP32 and INT8 mAP50 per model."""
+    """Plot grouped bars: FP32 and INT8 mAP50 per model."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

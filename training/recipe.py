@@ -1,4 +1,5 @@
-"""Training recipes: one YAML file that says how each offline stage trains.
+"""
+Training recipes: one YAML file that says how each offline stage trains.
 
 Schema (every key optional unless marked; ``yaml.safe_load`` only)::
 

@@ -1,4 +1,5 @@
-"""`vru-train teacher`: train the large teacher (YOLOv8-L by default) with ultralytics.
+"""
+`vru-train teacher`: train the large teacher (YOLOv8-L by default) with ultralytics.
 
 A ``.pt`` starts from the user's weights; a scale name or ``.yaml`` builds the model with
 random initialisation (nothing is downloaded).

@@ -1,4 +1,5 @@
-"""KD settings: which distillation terms run, their weights and hyper-parameters.
+"""
+KD settings: which distillation terms run, their weights and hyper-parameters.
 
 Plain data (dicts of numbers/lists) so that they travel in ultralytics' ``args`` (checkpoints,
 resume, the generated DDP script) and in recipes. ``KDConfig.from_dict`` validates and fills

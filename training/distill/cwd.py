@@ -11,7 +11,8 @@ from .adapters import make_adapters
 
 
 class ChannelWiseDivergence(nn.Module):
-    r"""Channel-wise KD for dense prediction (Shu et al., ICCV 2021), as in mmrazor's ``cwd.py``.
+    r"""
+    Channel-wise KD for dense prediction (Shu et al., ICCV 2021), as in mmrazor's ``cwd.py``.
 
     Each channel's activation map is turned into a distribution over the H*W positions,
     :math:`\phi(y_c) = \mathrm{softmax}(y_{c,i}/T)`, and the student matches the teacher by

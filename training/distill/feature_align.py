@@ -17,7 +17,8 @@ def _standardise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 
 
 class AdaptiveFeatureAlignLoss(nn.Module):
-    r"""Feature imitation over several backbone and neck layers with adaptive layer weights.
+    r"""
+    Feature imitation over several backbone and neck layers with adaptive layer weights.
 
     Per layer :math:`l` the adapted student map and the teacher map are standardised per
     channel (Cao et al., PKD, NeurIPS 2022: the MSE of standardised maps equals

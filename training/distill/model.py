@@ -1,4 +1,5 @@
-"""The teacher-student module: ultralytics' ``DistillationModel`` with our KD losses.
+"""
+The teacher-student module: ultralytics' ``DistillationModel`` with our KD losses.
 
 Ultralytics' wrapper already keeps the teacher frozen in eval mode (also across ``.train()``),
 captures features with picklable hooks, is stripped of the teacher in the EMA, and is unwrapped
@@ -22,7 +23,8 @@ KD_TERMS = ('kd_cls', 'kd_box', 'kd_cwd', 'kd_feat')
 
 
 class KDDetectionModel(DistillationModel):
-    """Student + frozen teacher; ``loss(batch)`` = detection loss + weighted KD terms.
+    """
+    Student + frozen teacher; ``loss(batch)`` = detection loss + weighted KD terms.
 
     ``teacher_model``: checkpoint path or module (any YOLOv8 ``DetectionModel``);
     ``student_model``: any ``DetectionModel`` (a pruned one included) with ``.args`` set;
@@ -66,7 +68,8 @@ class KDDetectionModel(DistillationModel):
             KD_TERMS, (self.score_kd, self.box_kd, self.cwd_kd, self.align_kd)) if mod is not None)
 
     def _register_feature_hooks(self) -> None:
-        """Register the feature hooks; a layer may feed several levels.
+        """
+        Register the feature hooks; a layer may feed several levels.
 
         Neck outputs are both CWD and alignment levels, so stale hooks are cleared once per
         layer before any is registered (the parent clears per level).

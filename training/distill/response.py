@@ -1,4 +1,5 @@
-"""Response (logit) distillation on the anchors the student's assigner marked as foreground.
+"""
+Response (logit) distillation on the anchors the student's assigner marked as foreground.
 
 Two small losses, one per head branch of YOLOv8's decoupled Detect head.
 """
@@ -10,7 +11,8 @@ import torch.nn.functional as F
 
 
 class ScoreDistillLoss(nn.Module):
-    r"""Class-score distillation on foreground anchors (Hinton et al., 2015, adapted to sigmoid heads).
+    r"""
+    Class-score distillation on foreground anchors (Hinton et al., 2015, adapted to sigmoid heads).
 
     ``mode='bce'`` (default; YOLOv8 scores are independent sigmoids): with
     :math:`p_t=\sigma(z_t/T)`, :math:`p_s=\sigma(z_s/T)` per class,
@@ -54,7 +56,8 @@ class ScoreDistillLoss(nn.Module):
 
 
 class BoxDistributionDistillLoss(nn.Module):
-    r"""Localization distillation of the DFL box distributions (Zheng et al., LD, CVPR 2022).
+    r"""
+    Localization distillation of the DFL box distributions (Zheng et al., LD, CVPR 2022).
 
     Each box side is a distribution over ``reg_max`` bins; with
     :math:`q=\mathrm{softmax}(b/T)` over the bins,

@@ -1,4 +1,5 @@
-"""``DistillTrainer``: ultralytics' DetectionTrainer training a student against a frozen teacher.
+"""
+``DistillTrainer``: ultralytics' DetectionTrainer training a student against a frozen teacher.
 
 Importable by module path (``training.distill.trainer.DistillTrainer``) because ultralytics'
 multi-GPU launcher pickles the trainer class and rebuilds it in each DDP worker from

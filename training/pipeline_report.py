@@ -82,11 +82,12 @@ def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[
         results[name] = row
     common = min((max_recall(r[f'_{p}_result']) for r in results.values()
                   for p in ('fp32', 'int8') if f'_{p}_result' in r), default=0.0)
+    common = common if common > 0 else None  # no model finds anything: nothing to compare at
     for row in results.values():
         row['equal_recall'] = common
         for p in ('fp32', 'int8'):
             full = row.pop(f'_{p}_result', None)
-            if full is not None:
+            if full is not None and common is not None:
                 row[f'{p}_precision_at_equal_recall'] = precision_at_recall(full, common)
         if 'int8' in row:
             row['int8_drop'] = {k: row['fp32'][k] - row['int8'][k] for k in row['fp32']}
@@ -124,13 +125,14 @@ def markdown_report(rows: list[dict[str, Any]], data_yaml: Path, split: str) -> 
             f'{r.get("fp32_latency_ms", float("nan")):.1f}',
             f'{r.get("int8_latency_ms", float("nan")):.1f}']) + ' |')
     imgsz = rows[0]['imgsz'] if rows else '?'
-    recall = rows[0].get('equal_recall', 0.0) if rows else 0.0
+    recall = rows[0].get('equal_recall') if rows else None
+    recall_text = 'n/a (no model recalls anything)' if recall is None else f'{recall:.3f}'
     return '\n'.join([
         '# Pipeline report', '',
         f"Dataset `{data_yaml}`, split `{split}`. Metrics in % from ultralytics' validator on "
         'the exported ONNX files (ONNX Runtime, CPU, batch 1); INT8 is the explicit Q/DQ model.',
         f'GFLOPs at {imgsz}x{imgsz}. INT8 drop = (FP32 - INT8) / FP32 mAP50 (positive: INT8 '
-        f'worse). P@R: class-mean precision at recall {recall:.3f}, the highest recall every '
+        f'worse). P@R: class-mean precision at recall {recall_text}, the highest recall every '
         "model reaches. Latency: median of single-thread inferences through vru_detector's "
         'ONNX Runtime backend on this machine.', '',
         *lines, '', '![accuracy](accuracy.png)', ''])

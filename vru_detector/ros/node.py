@@ -48,6 +48,7 @@ from ..class_config import default_thresholds, load_class_config
 from ..detector import Detector
 from ..errors import VruDetectorError
 from ..frame_gate import FrameGate
+from ..health import detector_health
 from ..stats import PipelineStats
 
 NODE_NAME = 'vru_detector'
@@ -96,7 +97,7 @@ class DetectorNode(LifecycleNode):
         self._sub = None
         self._pub_det = self._pub_debug = self._pub_diag = None
         self._diag_timer = self._lazy_timer = None
-        self._skipped_at_last_status = 0
+        self._skips_at_last_status: dict = {}
         self._start_time = time.monotonic()
 
     # -- parameters ---------------------------------------------------------------------------
@@ -334,18 +335,14 @@ class DetectorNode(LifecycleNode):
         now = time.monotonic()
         snap = self.stats.snapshot(now)
         detector = self.detector
-        level, message = 'OK', 'running'
         idle = snap.last_input_age_s if snap.last_input_age_s is not None else (
             now - self._start_time)
-        if self._sub is None and self._values.get('lazy_subscribe'):
-            message = 'idle: no subscribers to detections'
-        elif idle > NO_INPUT_WARN_S:
-            level = 'WARN'
-            message = (f'no images on {self._input_topic()} for {idle:.0f} s: check the topic '
-                       f'name and QoS (we use {self._values["qos_reliability"]})')
-        elif snap.skipped > self._skipped_at_last_status:
-            level, message = 'WARN', f'{snap.skipped} malformed frame(s) skipped so far'
-        self._skipped_at_last_status = snap.skipped
+        lazy_idle = (self._sub is None and self._values.get('lazy_subscribe'))
+        level, message = detector_health(
+            snap, self._skips_at_last_status, idle, self._input_topic(),
+            self._values['qos_reliability'], NO_INPUT_WARN_S,
+            idle_reason='idle: no subscribers to detections' if lazy_idle else None)
+        self._skips_at_last_status = dict(snap.skipped_by_reason)
         extra = {
             'backend': detector.backend.name if detector else 'none',
             'precision': detector.info.precision if detector else 'none',

@@ -28,6 +28,7 @@ TRAIN_REQUIRES = [
     'ultralytics>=8.4,<8.5',
     'torch-pruning>=1.5',
     'onnxslim>=0.1',
+    'cloudpickle>=3.1.1',  # ultralytics' multi-GPU (DDP) launch pickles the trainer
 ]
 DEV_REQUIRES = [
     'pytest>=7',

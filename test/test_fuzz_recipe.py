@@ -1,11 +1,11 @@
-"""Hostile recipe files: a valid recipe loads, anything else is a RecipeError naming the problem."""
-import pytest
+"""Hostile recipe files: a valid recipe loads, anything else is a RecipeError saying why."""
 from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
+import pytest
 import yaml
 
 pytest.importorskip('ultralytics')
-from training.pipeline import section, SECTION_KEYS  # noqa: E402
+from training.pipeline import section, SECTION_KEYS  # noqa: E402, I100
 from training.recipe import load_recipe, RecipeError  # noqa: E402
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 1000), st.floats(allow_nan=True),

@@ -19,6 +19,7 @@ RUNTIME_REQUIRES = [
     'pyyaml>=6',
     'tqdm>=4.64',
     'rosbags>=0.10',
+    'rosbags-image>=0.10',
     'matplotlib>=3.7',
     'psutil>=5.9',
 ]

@@ -57,7 +57,7 @@ def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
     from vru_detector.preprocess import preprocess
 
     torch.manual_seed(seed)
-    yolo = build_yolo('tiny', workdir=out_dir)
+    yolo = build_yolo('n', workdir=out_dir)
     photos = sorted((SHARED_DATA / 'coco_vru' / 'images' / 'train').glob('*.jpg'))[:16]
     blob, _ = preprocess([cv2.imread(str(p)) for p in photos], (imgsz, imgsz))
     model = yolo.model
@@ -78,7 +78,7 @@ def _export_random_tiny(out_dir: Path, imgsz: int = 320, seed: int = 0) -> Path:
 
 @pytest.fixture(scope='session')
 def random_onnx(tmp_path_factory, shared_data) -> Path:
-    """Random-init tiny model (5 VRU classes, 320x320), exported by ultralytics."""
+    """Random-init YOLOv8n (5 VRU classes, 320x320), exported by ultralytics."""
     pytest.importorskip('ultralytics')
     return _export_random_tiny(tmp_path_factory.mktemp('random_tiny'))
 

@@ -32,7 +32,7 @@ IMGSZ = 160
 def _random_tiny(tmp_path: Path, seed: int = 0) -> nn.Module:
     """Build a tiny YOLOv8 with spread-out BN statistics, so channels differ in importance."""
     torch.manual_seed(seed)
-    model = build_yolo('tiny', workdir=tmp_path).model.eval()
+    model = build_yolo('n', workdir=tmp_path).model.eval()
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -193,8 +193,8 @@ def test_sparsity_training_shrinks_gammas_and_logs_histograms(tmp_path, staged_b
     from training.prune.gamma_stats import collect_gammas
     from training.prune.sparsity import train_sparse
 
-    cfg = tmp_path / 'yolov8tiny-vru.yaml'
-    build_yolo('tiny', workdir=tmp_path)
+    cfg = tmp_path / 'vru-yolov8-n.yaml'
+    build_yolo('n', workdir=tmp_path)
     means = {}
     for lam in (0.0, 0.5):
         last = train_sparse(cfg, staged_bdd, SparsitySchedule(lam=lam), project=str(tmp_path),

@@ -15,7 +15,7 @@ import shutil
 from .datasets import stage_dataset
 from .models import build_yolo
 
-DEFAULTS = {'scale': 'nano', 'imgsz': 320, 'epochs': 6, 'batch': 16, 'seed': 0, 'fraction': 1.0}
+DEFAULTS = {'scale': 'n', 'imgsz': 320, 'epochs': 6, 'batch': 16, 'seed': 0, 'fraction': 1.0}
 
 
 def train_tiny(data_yaml: Path, cache_dir: Path, **overrides) -> tuple[Path, Path]:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from vru_detector.preprocess import letterbox, preprocess
+from vru_detector.preprocess import letterbox, preprocess, to_input_tensor
 
 ultra_augment = pytest.importorskip('ultralytics.data.augment')
 ultra_ops = pytest.importorskip('ultralytics.utils.ops')
@@ -46,3 +46,12 @@ def test_input_tensor_layout_is_rgb_nchw_unit_range():
     assert blob.shape == (2, 3, 64, 64) and blob.dtype == np.float32
     np.testing.assert_array_equal(blob[:, 2], 1.0)  # blue is the last channel in RGB
     np.testing.assert_array_equal(blob[:, :2], 0.0)
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+def test_fused_preprocess_equals_letterbox_then_tensor(shape, rng):
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    boxed, tf = letterbox(image, (320, 256))
+    blob, (tf2,) = preprocess([image], (320, 256))
+    np.testing.assert_array_equal(blob, to_input_tensor([boxed]))
+    assert tf2 == tf

@@ -127,6 +127,8 @@ class Detector:
         return results
 
     def _to_detections(self, kept: Candidates, tf) -> Detections:
+        if not len(kept.scores):
+            return Detections.empty(self.names, tf.orig_shape)
         return Detections(tf.to_original(kept.xyxy), kept.scores, kept.class_ids, self.names,
                           tf.orig_shape)
 

@@ -33,14 +33,15 @@ class LetterboxTransform:
     def to_original(self, xyxy: np.ndarray) -> np.ndarray:
         """Map [N,4] boxes from network-input pixels to source pixels, clipped to the image."""
         gx, gy = self.gain_xy
-        out = xyxy.astype(np.float32, copy=True)
-        out[:, [0, 2]] -= self.pad_left
-        out[:, [1, 3]] -= self.pad_top
-        out[:, [0, 2]] /= gx
-        out[:, [1, 3]] /= gy
         h, w = self.orig_shape
-        out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)
-        out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
+        out = xyxy.astype(np.float32, copy=True)
+        xs, ys = out[:, 0::2], out[:, 1::2]  # views: x1,x2 and y1,y2
+        xs -= self.pad_left
+        ys -= self.pad_top
+        xs /= gx
+        ys /= gy
+        np.clip(xs, 0, w, out=xs)
+        np.clip(ys, 0, h, out=ys)
         return out
 
 
@@ -101,13 +102,28 @@ def to_input_tensor(images: list[np.ndarray], dtype: type = np.float32) -> np.nd
 
 def preprocess(images: list[np.ndarray], input_shape: tuple[int, int],
                dtype: type = np.float32) -> tuple[np.ndarray, list[LetterboxTransform]]:
-    """Letterbox every image and build the network input; returns the transforms to undo."""
-    canvas = np.empty((*input_shape, 3), dtype=np.uint8)
+    """
+    Letterbox every image and build the network input; return the transforms to undo.
+
+    Same values as ``letterbox`` + ``to_input_tensor`` (tested), but the resized image is
+    scaled straight into its place in the tensor and only the borders are filled, so no
+    padded uint8 canvas is written and read again.
+    """
     blob = np.empty((len(images), 3, *input_shape), dtype=np.float32)
+    pad = _UNIT_LUT[PAD_VALUE]
     transforms = []
     for i, im in enumerate(images):
-        transforms.append(letterbox_into(im, canvas))
-        planes = cv2.split(canvas)
-        for c in range(3):
-            cv2.LUT(planes[2 - c], _UNIT_LUT, dst=blob[i, c])
+        orig_shape = (int(im.shape[0]), int(im.shape[1]))
+        (h, w), top, _, left, _ = letterbox_params(orig_shape, input_shape)
+        resized = im if (h, w) == orig_shape else cv2.resize(
+            im, (w, h), interpolation=cv2.INTER_LINEAR)
+        planes = cv2.split(resized)
+        for c in range(3):  # BGR -> RGB: plane 2 first
+            out = blob[i, c]
+            out[:top] = pad
+            out[top + h:] = pad
+            out[top:top + h, :left] = pad
+            out[top:top + h, left + w:] = pad
+            cv2.LUT(planes[2 - c], _UNIT_LUT, dst=out[top:top + h, left:left + w])
+        transforms.append(LetterboxTransform(orig_shape, tuple(input_shape), (h, w), top, left))
     return (blob if dtype == np.float32 else blob.astype(dtype)), transforms

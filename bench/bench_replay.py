@@ -18,37 +18,8 @@ import tempfile
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED_DATA = Path(os.environ.get('VRU_SHARED_DATA', REPO.parent / 'shared' / 'data'))
-CACHE = REPO / 'runs' / 'bench'
-os.environ.setdefault('YOLO_OFFLINE', '1')
-os.environ.setdefault('YOLO_VERBOSE', 'False')
-
+from common import exported_model, print_table, SHARED_DATA  # noqa: E402, I100
 BUDGET = 0.10  # read + decode share of evaluation time
-
-
-def exported_model(scale: str, imgsz: int) -> Path:
-    """Random-init YOLOv8 of ``scale`` (VRU classes) as ONNX at ``imgsz``, cached in runs/bench."""
-    out = CACHE / f'replay-yolov8{scale}-{imgsz}.onnx'
-    if out.is_file():
-        return out
-    import torch
-
-    from training.models import build_yolo
-
-    torch.manual_seed(0)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    yolo = build_yolo(scale, workdir=CACHE)
-    Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False)).rename(out)
-    return out
-
-
-def print_table(headers: list[str], rows: list[list]) -> None:
-    cells = [[f'{c:.3f}' if isinstance(c, float) else str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    print('| ' + ' | '.join(h.ljust(w) for h, w in zip(headers, widths)) + ' |')
-    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
-    for row in cells:
-        print('| ' + ' | '.join(c.ljust(w) for c, w in zip(row, widths)) + ' |')
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, dataclass, field
-import hashlib
 import json
 from pathlib import Path
 from typing import Sequence
+
+from vru_detector.backends.engine_cache import file_sha256
 
 from .calibration_set import (calibration_id, CalibrationBatches, class_coverage,
                               dataset_split_dir, load_batch, select_calibration_images)
@@ -32,14 +33,6 @@ class CalibrationResult:
     sensitivity: list[LayerSensitivity] = field(default_factory=list)
     report: dict[str, Path] = field(default_factory=dict)
     engine: Path | None = None
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_input(path: str | Path) -> tuple[str, tuple[int, int]]:

@@ -136,7 +136,12 @@ def to_bgr8(image: np.ndarray, encoding: str) -> np.ndarray:
     if image.dtype == np.uint16 and not demosaic:  # channel shuffles commute with scaling:
         image = cv2.convertScaleAbs(image, alpha=1 / 257)  # scale first, move fewer bytes
     if enc.to_bgr is not None:
-        image = cv2.cvtColor(image, enc.to_bgr)
+        try:
+            image = cv2.cvtColor(image, enc.to_bgr)
+        except cv2.error as exc:  # e.g. YUV 4:2:2 with an odd width, Bayer smaller than 2x2
+            raise InvalidImageError(
+                f'{encoding} image of shape {image.shape[:2]} cannot be converted to BGR '
+                f'({str(exc).strip().splitlines()[-1][:120]})') from exc
     if image.dtype == np.uint16:
         image = cv2.convertScaleAbs(image, alpha=1 / 257)
     return image

@@ -230,6 +230,14 @@ def test_missing_topic_and_corrupt_frames(bdd_bags, random_onnx, tmp_path, capsy
     err = capsys.readouterr().err
     assert rc == 2 and '/nope' in err and '/camera/image_raw [sensor_msgs/msg/Image]' in err
 
+    # topics of the wrong message type, either way round
+    rc = eval_main([str(bag), '--model', str(random_onnx), '--image-topic', GT_TOPIC,
+                    '--gt-topic', GT_TOPIC, '--out', str(tmp_path / 'y'), '--no-progress'])
+    assert rc == 2 and 'carries vision_msgs/msg/Detection2DArray' in capsys.readouterr().err
+    rc = eval_main([str(bag), '--model', str(random_onnx), '--image-topic', topic_of(False),
+                    '--gt-topic', topic_of(False), '--out', str(tmp_path / 'z'), '--no-progress'])
+    assert rc == 2 and 'expected vision_msgs/msg/Detection2DArray' in capsys.readouterr().err
+
     # a recording with a damaged 4th frame: metrics of the first 3 are still written
     broken = tmp_path / 'broken'
     import shutil

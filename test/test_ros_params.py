@@ -21,9 +21,9 @@ from vru_detector import Detections
 from vru_detector.class_config import (color_for, default_thresholds, hex_to_bgr,
                                        load_class_config)
 from vru_detector.fixed_output_model import VRU_NAMES
-from vru_detector.ros.annotate import draw_detections
 from vru_detector.ros.params import (check_update, PARAMS, PARAMS_BY_NAME, parse_class_conf,
                                      parse_classes, RUNTIME_PARAMS, thresholds_from)
+from vru_detector.visualize import draw_detections
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def test_debug_drawing_marks_boxes_in_the_class_colour():
     image = np.zeros((120, 160, 3), np.uint8)
     dets = Detections(np.array([[20, 30, 100, 110]], np.float32), np.array([0.8], np.float32),
                       np.array([0], np.int64), VRU_NAMES, (120, 160))
-    out = draw_detections(image, dets, styles)
+    out = draw_detections(image, dets, color_of=lambda n, i: color_for(n, i, styles))
     assert not image.any()  # the input is left alone
     assert tuple(out[70, 20]) == styles['person'].color_bgr  # left edge of the box
     assert not out[70, 60].any()  # inside stays untouched

@@ -1,7 +1,7 @@
 """Draw detections on an image (annotated outputs, debug topics, reports)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -21,21 +21,29 @@ def class_color(class_id: int,
 
 
 def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True,
-                    color: tuple[int, int, int] | None = None,
-                    show_score: bool = True) -> np.ndarray:
-    """Boxes with ``name score`` labels; ``color`` overrides the per-class palette."""
-    out = image.copy() if copy else image
+                    color: tuple[int, int, int] | None = None, show_score: bool = True,
+                    color_of: Callable[[str, int], tuple[int, int, int]] | None = None,
+                    ) -> np.ndarray:
+    """
+    Draw boxes with ``name score`` labels.
+
+    Colours: ``color`` for every box, else ``color_of(name, class_id)`` (the node passes its
+    classes.yaml styles), else the built-in per-class palette.
+    """
+    out = np.array(image, dtype=np.uint8, copy=True, order='C') if copy else image
     thickness = max(1, round(sum(out.shape[:2]) / 600))
-    font_scale = thickness / 3
+    font_scale = max(thickness / 3, 0.4)
+    text_thickness = max(1, thickness - 1)
     for box, score, cls in zip(dets.xyxy, dets.scores, dets.class_ids):
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        c = color or class_color(cls)
-        cv2.rectangle(out, (x1, y1), (x2, y2), c, thickness, cv2.LINE_AA)
-        text = f'{dets.names[int(cls)]} {score:.2f}' if show_score else dets.names[int(cls)]
+        name = dets.names[int(cls)]
+        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        c = color or (color_of(name, int(cls)) if color_of else class_color(cls))
+        cv2.rectangle(out, (x1, y1), (x2, y2), c, thickness)
+        text = f'{name} {float(score):.2f}' if show_score else name
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                                         max(1, thickness - 1))
-        top = y1 - th - base if y1 - th - base >= 0 else y1
+                                         text_thickness)
+        top = max(y1 - th - base, 0)
         cv2.rectangle(out, (x1, top), (x1 + tw, top + th + base), c, -1)
         cv2.putText(out, text, (x1, top + th), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                    (255, 255, 255), max(1, thickness - 1), cv2.LINE_AA)
+                    (255, 255, 255), text_thickness, cv2.LINE_AA)
     return out

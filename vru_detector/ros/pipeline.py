@@ -26,11 +26,12 @@ import math
 import time
 from typing import Any, Callable, Dict, Optional
 
-from .annotate import draw_detections
 from .convert import message_to_bgr8, numpy_to_image, skip_reason
 from .messages import copy_header, detections_to_msg, MessageTypes, stamp_seconds
+from ..class_config import color_for
 from ..errors import InvalidImageError, ModelOutputError
 from ..stats import PipelineStats
+from ..visualize import draw_detections
 
 
 @dataclass
@@ -57,6 +58,9 @@ class DetectionPipeline:
         self.styles = styles or {}
         self.monotonic = monotonic
 
+    def _color_of(self, name: str, class_id: int) -> Any:
+        return color_for(name, class_id, self.styles)
+
     def process(self, msg: Any, ros_now_s: float, draw: bool = False) -> FrameResult:
         """
         Run one frame; ``ros_now_s`` is the ROS clock now (seconds) for pipeline latency.
@@ -79,7 +83,7 @@ class DetectionPipeline:
                              inference_ms=self.detector.times.inference_ms)
         if draw:
             result.debug_image = numpy_to_image(
-                draw_detections(image, dets, self.styles), 'bgr8',
+                draw_detections(image, dets, color_of=self._color_of), 'bgr8',
                 copy_header(msg.header, self.types), self.types.Image)
         stamp = stamp_seconds(msg.header)
         if stamp > 0:

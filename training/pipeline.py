@@ -120,28 +120,22 @@ class Pipeline:
         return replace(stage_settings(self.recipe, stage), data=str(self.data))
 
     # -- stages -------------------------------------------------------------------------------
-    def teacher(self) -> dict[str, Any]:
+    def _train_plain(self, stage: str, s: StageSettings) -> dict[str, Any]:
+        """Train ``s.model`` with plain ultralytics training; saves ``<stage>.pt``."""
         from .teacher import train_teacher
-
-        s = self.teacher_settings
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
             w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
-            shutil.copy2(w, workdir / 'teacher.pt')
-            return StageResult({'weights': 'teacher.pt'})
-        return self.run.stage('teacher', {'settings': vars(s), 'data': self._data_key()}, fn)
+            shutil.copy2(w, workdir / f'{stage}.pt')
+            return StageResult({'weights': f'{stage}.pt'})
+        return self.run.stage(stage, {'settings': vars(s), 'data': self._data_key()}, fn)
+
+    def teacher(self) -> dict[str, Any]:
+        return self._train_plain('teacher', self.teacher_settings)
 
     def student(self) -> dict[str, Any]:
         """Train the student directly (no teacher): the baseline KD is measured against."""
-        from .teacher import train_teacher
-
-        s = replace(self.student_settings, teacher=None, kd={})
-
-        def fn(workdir: Path, resuming: bool) -> StageResult:
-            w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
-            shutil.copy2(w, workdir / 'student.pt')
-            return StageResult({'weights': 'student.pt'})
-        return self.run.stage('student', {'settings': vars(s), 'data': self._data_key()}, fn)
+        return self._train_plain('student', replace(self.student_settings, teacher=None, kd={}))
 
     def distill(self) -> dict[str, Any]:
         from .distill.cli import distill, resume

@@ -56,3 +56,15 @@ def test_detector_accepts_gray_and_refuses_garbage(random_onnx, street_images):
     with pytest.raises(InvalidImageError):
         det(np.zeros((0, 0, 3), np.uint8))
     assert len(det(np.zeros((1, 1, 3), np.uint8))) >= 0  # tiny frames are valid input
+
+
+def test_padded_rows_are_used_in_place_and_detect_like_packed(random_onnx, street_images):
+    image = cv2.imread(str(street_images[0]))
+    padded = np.zeros((image.shape[0], image.shape[1] + 5, 3), np.uint8)
+    padded[:, :image.shape[1]] = image
+    view = padded[:, :image.shape[1]]  # rows padded like a ROS Image with step > width*3
+    assert as_bgr8(view).base is not None and np.shares_memory(as_bgr8(view), padded)
+    det = Detector(random_onnx, conf=0.05)
+    a, b = det(view), det(image)
+    np.testing.assert_array_equal(a.xyxy, b.xyxy)
+    np.testing.assert_array_equal(a.scores, b.scores)

@@ -23,7 +23,7 @@ from .errors import InvalidImageError
 
 def as_bgr8(image: object) -> np.ndarray:
     """
-    Convert grayscale, BGRA, 16-bit or non-contiguous images; refuse the rest with a reason.
+    Convert grayscale, BGRA, 16-bit or strided images; refuse the rest with a reason.
 
     16-bit images are scaled to 8 bits (``v / 257``); float, bool and other dtypes are refused
     because their value range is ambiguous.
@@ -48,4 +48,6 @@ def as_bgr8(image: object) -> np.ndarray:
         return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGRA2BGR)
     if channels != 3:
         raise InvalidImageError(f'image has {channels} channels; expected 1, 3 (BGR) or 4 (BGRA)')
+    if image.strides[1:] == (3, 1):  # packed pixels; padded rows (ROS `step`) are fine for
+        return image                  # OpenCV, so a camera buffer view is not copied
     return np.ascontiguousarray(image)

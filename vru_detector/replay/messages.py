@@ -20,64 +20,52 @@ Ground-truth ignore regions (COCO crowd, MOT flag 0) travel as detections with `
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence
 
-import cv2
 import numpy as np
 from rosbags.typesys.store import Typestore
+
+from ..ros.convert import numpy_to_compressed, numpy_to_image
+from ..ros.messages import (copy_header, detection_to_msg, make_header, MessageTypes,
+                            rosbags_message_types as _message_types)
 
 IGNORE_ID = 'ignore'
 
 
+@lru_cache(maxsize=8)
+def rosbags_message_types(ts: Typestore) -> MessageTypes:
+    """Resolve the message classes in ``ts`` once (bags are written frame by frame)."""
+    return _message_types(ts)
+
+
 def header(ts: Typestore, stamp_ns: int, frame_id: str) -> Any:
-    Time = ts.types['builtin_interfaces/msg/Time']
-    Header = ts.types['std_msgs/msg/Header']
-    return Header(stamp=Time(sec=int(stamp_ns // 1_000_000_000),
-                             nanosec=int(stamp_ns % 1_000_000_000)), frame_id=frame_id)
+    """Build a std_msgs/Header from a nanosecond stamp."""
+    return make_header(stamp_ns // 1_000_000_000, stamp_ns % 1_000_000_000, frame_id,
+                       rosbags_message_types(ts))
 
 
 def image_message(ts: Typestore, bgr: np.ndarray, hdr: Any, compressed: bool = False,
                   jpeg_quality: int = 90) -> tuple[Any, str]:
-    """(message, msgtype): ``bgr8`` Image, or JPEG CompressedImage as image_transport writes it."""
+    """Return (message, msgtype): ``bgr8`` Image, or a JPEG CompressedImage."""
+    types = rosbags_message_types(ts)
     if compressed:
-        ok, buf = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-        if not ok:
-            raise ValueError('JPEG encoding failed')
-        msgtype = 'sensor_msgs/msg/CompressedImage'
-        return ts.types[msgtype](header=hdr, format='bgr8; jpeg compressed bgr8',
-                                 data=buf.reshape(-1)), msgtype
-    bgr = np.ascontiguousarray(bgr)
-    height, width = bgr.shape[:2]
-    msgtype = 'sensor_msgs/msg/Image'
-    return ts.types[msgtype](header=hdr, height=height, width=width, encoding='bgr8',
-                             is_bigendian=0, step=width * 3, data=bgr.reshape(-1)), msgtype
+        msg = numpy_to_compressed(bgr, hdr, types.CompressedImage, 'jpeg', jpeg_quality)
+        msg.format = 'bgr8; jpeg compressed bgr8'  # as image_transport's compressed plugin
+        return msg, 'sensor_msgs/msg/CompressedImage'
+    return numpy_to_image(bgr, 'bgr8', hdr, types.Image), 'sensor_msgs/msg/Image'
 
 
 def detection_array(ts: Typestore, hdr: Any, xyxy: np.ndarray, labels: Sequence[str],
                     scores: Sequence[float] | None = None,
                     ids: Sequence[str] | None = None) -> Any:
-    """vision_msgs 4.1.1 Detection2DArray; class_id carries the class *name*."""
-    t = ts.types
-    dets = []
-    for i, (box, label) in enumerate(zip(np.asarray(xyxy, np.float64).reshape(-1, 4), labels)):
-        x1, y1, x2, y2 = (float(v) for v in box)
-        pose = t['geometry_msgs/msg/PoseWithCovariance'](
-            pose=t['geometry_msgs/msg/Pose'](
-                position=t['geometry_msgs/msg/Point'](x=0.0, y=0.0, z=0.0),
-                orientation=t['geometry_msgs/msg/Quaternion'](x=0.0, y=0.0, z=0.0, w=1.0)),
-            covariance=np.zeros(36, np.float64))
-        hyp = t['vision_msgs/msg/ObjectHypothesisWithPose'](
-            hypothesis=t['vision_msgs/msg/ObjectHypothesis'](
-                class_id=str(label), score=float(1.0 if scores is None else scores[i])),
-            pose=pose)
-        bbox = t['vision_msgs/msg/BoundingBox2D'](
-            center=t['vision_msgs/msg/Pose2D'](
-                position=t['vision_msgs/msg/Point2D'](x=(x1 + x2) / 2, y=(y1 + y2) / 2),
-                theta=0.0),
-            size_x=x2 - x1, size_y=y2 - y1)
-        dets.append(t['vision_msgs/msg/Detection2D'](
-            header=hdr, results=[hyp], bbox=bbox, id='' if ids is None else str(ids[i])))
-    return t['vision_msgs/msg/Detection2DArray'](header=hdr, detections=dets)
+    """Build a vision_msgs 4.1.1 Detection2DArray; class_id carries the class *name*."""
+    types = rosbags_message_types(ts)
+    boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    dets = [detection_to_msg(box, 1.0 if scores is None else scores[i], label, hdr, types,
+                             '' if ids is None else str(ids[i]))
+            for i, (box, label) in enumerate(zip(boxes, labels))]
+    return types.Detection2DArray(header=copy_header(hdr, types), detections=dets)
 
 
 def read_detection_array(msg: Any, names: Sequence[str]

@@ -115,7 +115,7 @@ def _identity_pose(types: MessageTypes) -> Any:
 
 
 def detection_to_msg(box: np.ndarray, score: float, label: str, header: Any,
-                     types: MessageTypes) -> Any:
+                     types: MessageTypes, det_id: str = '') -> Any:
     """One vision_msgs/Detection2D: an axis-aligned box (pixels) and one class hypothesis."""
     x1, y1, x2, y2 = (float(v) for v in box)
     center = types.Pose2D(position=types.Point2D(x=(x1 + x2) / 2, y=(y1 + y2) / 2), theta=0.0)
@@ -124,7 +124,7 @@ def detection_to_msg(box: np.ndarray, score: float, label: str, header: Any,
         pose=_identity_pose(types))
     return types.Detection2D(
         header=copy_header(header, types), results=[hypothesis],
-        bbox=types.BoundingBox2D(center=center, size_x=x2 - x1, size_y=y2 - y1), id='')
+        bbox=types.BoundingBox2D(center=center, size_x=x2 - x1, size_y=y2 - y1), id=det_id)
 
 
 def detections_to_msg(dets: Detections, header: Any, types: MessageTypes) -> Any:

@@ -139,3 +139,61 @@ def test_bad_inputs_are_named(tmp_path):
     bad.write_text('{"images": []}')
     with pytest.raises(ValueError, match='not a COCO instances file'):
         convert('coco', tmp_path / 'o', {'train': (bad, tmp_path)})
+
+
+def test_yolo_merge_keeps_every_box_of_every_dataset(shared_data, tmp_path):
+    from training.cli import main
+
+    bdd, coco = shared_data / 'bdd100k_vru', shared_data / 'coco_vru'
+    out = tmp_path / 'street'
+    assert main(['data', 'yolo', '--out', str(out), '--train', str(bdd / 'data.yaml'),
+                 str(coco / 'data.yaml'), '--val', str(bdd / 'data.yaml')]) == 0
+    for name, src in (('bdd100k_vru', bdd), ('coco_vru', coco)):
+        _same_labels(out / 'labels' / 'train' / name, src / 'labels' / 'train')
+    _same_labels(out / 'labels' / 'val' / 'bdd100k_vru', bdd / 'labels' / 'val')
+    assert not (out / 'labels' / 'val' / 'coco_vru').exists()
+    counts = json.loads((out / 'counts.json').read_text())['splits']
+    assert counts['train']['images'] == 200 + 168
+    assert counts['train']['boxes'] == {'person': 239 + 644, 'rider': 13, 'bicycle': 16 + 35,
+                                        'motorcycle': 9 + 11, 'car': 1948 + 74}
+    assert not list(shared_data.rglob('*.cache'))
+
+
+def _yolo_dataset(root: Path, names: list[str], rows: list[str]) -> Path:
+    import cv2
+
+    (root / 'images' / 'train').mkdir(parents=True)
+    (root / 'labels' / 'train').mkdir(parents=True)
+    cv2.imwrite(str(root / 'images' / 'train' / 'a.jpg'), np.zeros((100, 200, 3), np.uint8))
+    (root / 'labels' / 'train' / 'a.txt').write_text('\n'.join(rows) + '\n')
+    cfg = {'train': 'images/train', 'val': 'images/train', 'names': names}
+    (root / 'data.yaml').write_text(yaml.safe_dump(cfg))
+    return root / 'data.yaml'
+
+
+def test_yolo_merge_maps_classes_by_name_and_loads_in_ultralytics(tmp_path):
+    pytest.importorskip('ultralytics')
+    from ultralytics.data.utils import check_det_dataset, img2label_paths
+
+    # another dataset's class order: 0 car, 1 truck (not a VRU class), 2 person
+    src = _yolo_dataset(tmp_path / 'other', ['car', 'truck', 'person'],
+                        ['0 0.5 0.5 0.2 0.2', '1 0.3 0.3 0.1 0.1', '2 0.25 0.5 0.1 0.4'])
+    report = convert('yolo', tmp_path / 'out', {'train': (src,), 'val': (src,)})
+    assert report.splits['train'].dropped == {'truck': 1}
+    assert dict(report.splits['train'].boxes) == {'car': 1, 'person': 1}
+    image = tmp_path / 'out' / 'images' / 'train' / 'other' / 'a.jpg'
+    rows = _labels(Path(img2label_paths([str(image)])[0]).parent)['a']
+    np.testing.assert_allclose(rows[np.argsort(rows[:, 0])],
+                               [[0, 0.25, 0.5, 0.1, 0.4], [4, 0.5, 0.5, 0.2, 0.2]], atol=1e-6)
+    data = check_det_dataset(str(tmp_path / 'out' / 'data.yaml'))
+    assert data['nc'] == 5 and Path(data['val']).is_dir()
+
+
+def test_yolo_merge_names_what_is_wrong(tmp_path):
+    src = _yolo_dataset(tmp_path / 'd', ['person'], ['0 0.5 0.5 0.2'])
+    with pytest.raises(ValueError, match=r'a.txt:1: expected "class cx cy w h"'):
+        convert('yolo', tmp_path / 'o', {'train': (src,)})
+    with pytest.raises(ValueError, match='no single test: folder'):
+        convert('yolo', tmp_path / 'o', {'test': (src,)})
+    with pytest.raises(ValueError, match='bdd100k takes ANNOTATIONS IMAGES, got 1'):
+        convert('bdd100k', tmp_path / 'o', {'train': (src,)})

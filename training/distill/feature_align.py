@@ -25,9 +25,8 @@ from .adapters import make_adapters
 
 def _standardise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Zero mean, unit variance per sample and channel over H*W (PKD's normalisation)."""
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    std = x.std(dim=(2, 3), keepdim=True, unbiased=False)
-    return (x - mean) / (std + eps)
+    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)  # one pass for both
+    return (x - mean) / (var.sqrt() + eps)
 
 
 class AdaptiveFeatureAlignLoss(nn.Module):

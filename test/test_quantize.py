@@ -58,6 +58,18 @@ def test_calibration_set_is_stratified_so_rare_classes_are_present(train_dir):
     assert image_classes(chosen[0])  # the rarest groups are drawn first
 
 
+def test_calibration_set_reads_a_merged_dataset_with_one_folder_per_source(shared_data,
+                                                                           tmp_path):
+    from training.data.cli import convert
+
+    sources = tuple(shared_data / d / 'data.yaml' for d in ('bdd100k_vru', 'coco_vru'))
+    convert('yolo', tmp_path / 'street', {'train': sources})
+    chosen = select_calibration_images(tmp_path / 'street' / 'images' / 'train', 10_000)
+    assert len(chosen) == 200 + 168
+    assert {p.parent.name for p in chosen} == {'bdd100k_vru', 'coco_vru'}
+    assert set(class_coverage(chosen)) == VRU_CLASSES  # labels found in the sub-folders
+
+
 def test_calibration_id_changes_with_images_method_and_settings(train_dir):
     a = select_calibration_images(train_dir, 16, seed=0)
     b = select_calibration_images(train_dir, 16, seed=1)

@@ -71,13 +71,15 @@ def image_classes(image: Path) -> set[int]:
 def select_calibration_images(image_dir: str | Path, count: int = 512,
                               seed: int = 0) -> list[Path]:
     """
-    ``count`` images from ``image_dir``, stratified by their rarest labelled class.
+    ``count`` images from ``image_dir`` and its sub-folders, stratified by their rarest class.
 
     Each image joins the group of its rarest class (background images their own group); groups
     are shuffled with ``seed`` and drawn round-robin, so every class appears before common ones
     fill the rest. Fewer images than ``count`` means all of them are used.
     """
-    images = sorted(p for p in Path(image_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    # sub-folders too, as ultralytics reads them (a merged dataset has one per source)
+    images = sorted(p for p in Path(image_dir).rglob('*')
+                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not images:
         raise FileNotFoundError(
             f'{image_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) to calibrate on')

@@ -153,7 +153,7 @@ class DistillTrainer(DetectionTrainer):
     def save_metrics(self, metrics):
         """Add the epoch's mean adaptive alignment weight per layer to results.csv."""
         log = getattr(self, '_align_weight_log', None)
-        if log and log['n']:
+        if log and log['n'] and log['sum']:  # nothing to log when alignment is off
             weights = {f'kd/align_w{layer}': round(v / log['n'], 5)
                        for layer, v in log['sum'].items()}
             LOGGER.info('KD adaptive alignment weights (epoch mean): ' + ', '.join(

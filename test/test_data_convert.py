@@ -193,7 +193,7 @@ def test_yolo_merge_names_what_is_wrong(tmp_path):
     src = _yolo_dataset(tmp_path / 'd', ['person'], ['0 0.5 0.5 0.2'])
     with pytest.raises(ValueError, match=r'a.txt:1: expected "class cx cy w h"'):
         convert('yolo', tmp_path / 'o', {'train': (src,)})
-    with pytest.raises(ValueError, match='no single test: folder'):
+    with pytest.raises(ValueError, match='has no single test: folder'):
         convert('yolo', tmp_path / 'o', {'test': (src,)})
     with pytest.raises(ValueError, match='bdd100k takes ANNOTATIONS IMAGES, got 1'):
         convert('bdd100k', tmp_path / 'o', {'train': (src,)})

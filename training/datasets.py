@@ -47,3 +47,29 @@ def stage_dataset(data_yaml: Path, dest: Path) -> Path:
     out = dest / 'data.yaml'
     out.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return out
+
+
+def dataset_split_dir(data_yaml: str | Path, split: str = 'train') -> Path:
+    """Find the image folder of ``split`` in a data.yaml (root: ``path`` or its folder)."""
+    data_yaml = Path(data_yaml)
+    cfg = yaml.safe_load(data_yaml.read_text())
+    if split not in cfg:
+        raise ValueError(f'{data_yaml}: no "{split}" split; it has {sorted(cfg)}')
+    root = Path(cfg.get('path') or data_yaml.parent)
+    if not root.is_absolute():
+        root = data_yaml.parent / root
+    entry = cfg[split]
+    folder = root / (entry[0] if isinstance(entry, list) else entry)
+    if not folder.is_dir():
+        raise FileNotFoundError(f'{data_yaml}: {split} images folder {folder} does not exist')
+    return folder
+
+
+def label_path(image: Path) -> Path:
+    """YOLO convention: ``.../images/<split>/x.jpg`` -> ``.../labels/<split>/x.txt``."""
+    parts = list(image.parts)
+    idx = len(parts) - 1 - parts[::-1].index('images') if 'images' in parts else None
+    if idx is None:
+        return image.with_suffix('.txt')
+    parts[idx] = 'labels'
+    return Path(*parts).with_suffix('.txt')

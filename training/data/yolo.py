@@ -21,37 +21,23 @@ named ``<dataset folder>/<its name>`` so that two datasets' ``000001.jpg`` never
 from __future__ import annotations
 
 from collections import Counter
-import os
 from pathlib import Path
 from typing import Iterator
 
+from vru_detector.sources import IMAGE_SUFFIXES
 import yaml
 
 from .common import ImageBoxes
+from ..datasets import dataset_split_dir, label_path
 
-IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'}
 
-
-def split_folder(data_yaml: Path, split: str) -> Path:
-    """Return the images folder of ``split`` in ``data_yaml`` (root: ``path:`` or its folder)."""
+def _config(data_yaml: Path, split: str) -> dict:
     cfg = yaml.safe_load(Path(data_yaml).read_text()) or {}
     if not isinstance(cfg, dict) or 'names' not in cfg:
         raise ValueError(f'{data_yaml}: not a YOLO data.yaml (no names: key)')
-    entry = cfg.get(split)
-    if not isinstance(entry, str):
-        raise ValueError(f'{data_yaml}: has no single {split}: folder (found {entry!r})')
-    root = Path(data_yaml).parent / cfg.get('path', '')
-    folder = root / entry
-    if not folder.is_dir():
-        raise FileNotFoundError(f'{data_yaml}: {split} folder {folder} not found')
-    return folder
-
-
-def class_names(data_yaml: Path) -> dict[int, str]:
-    names = yaml.safe_load(Path(data_yaml).read_text())['names']
-    if isinstance(names, list):
-        return dict(enumerate(names))
-    return {int(k): v for k, v in names.items()}
+    if not isinstance(cfg.get(split), str):
+        raise ValueError(f'{data_yaml}: has no single {split}: folder (found {cfg.get(split)!r})')
+    return cfg
 
 
 def read_yolo(data_yaml: Path, split: str, names: tuple[str, ...],
@@ -59,19 +45,18 @@ def read_yolo(data_yaml: Path, split: str, names: tuple[str, ...],
     """Yield every image of ``split`` with its boxes in pixels, classes mapped by name."""
     from PIL import Image
 
-    images = split_folder(data_yaml, split)
-    source_names = class_names(data_yaml)
+    cfg = _config(data_yaml, split)
+    images = dataset_split_dir(data_yaml, split)
+    source_names = (dict(enumerate(cfg['names'])) if isinstance(cfg['names'], list)
+                    else {int(k): v for k, v in cfg['names'].items()})
     prefix = Path(data_yaml).resolve().parent.name
-    # ultralytics' rule: the last /images/ in the path becomes /labels/
-    images_part, labels_part = f'{os.sep}images{os.sep}', f'{os.sep}labels{os.sep}'
-    labels = Path(labels_part.join(f'{images}{os.sep}'.rsplit(images_part, 1)))
     for image in sorted(p for p in images.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES):
         relative = image.relative_to(images)
         with Image.open(image) as im:
             width, height = im.size
         item = ImageBoxes(image=image, name=f'{prefix}/{relative.as_posix()}', width=width,
                           height=height)
-        label = (labels / relative).with_suffix('.txt')
+        label = label_path(image)
         text = label.read_text() if label.is_file() else ''
         for number, line in enumerate(text.splitlines(), 1):
             fields = line.split()

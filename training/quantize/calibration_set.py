@@ -28,36 +28,11 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-import yaml
+from vru_detector.sources import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+from ..datasets import dataset_split_dir, label_path  # noqa: F401 (callers import them here)
+
 BACKGROUND = -1
-
-
-def dataset_split_dir(data_yaml: str | Path, split: str = 'train') -> Path:
-    """Find the image folder of ``split`` in a data.yaml (root: ``path`` or its folder)."""
-    data_yaml = Path(data_yaml)
-    cfg = yaml.safe_load(data_yaml.read_text())
-    if split not in cfg:
-        raise ValueError(f'{data_yaml}: no "{split}" split; it has {sorted(cfg)}')
-    root = Path(cfg.get('path') or data_yaml.parent)
-    if not root.is_absolute():
-        root = data_yaml.parent / root
-    entry = cfg[split]
-    folder = root / (entry[0] if isinstance(entry, list) else entry)
-    if not folder.is_dir():
-        raise FileNotFoundError(f'{data_yaml}: {split} images folder {folder} does not exist')
-    return folder
-
-
-def label_path(image: Path) -> Path:
-    """YOLO convention: ``.../images/<split>/x.jpg`` -> ``.../labels/<split>/x.txt``."""
-    parts = list(image.parts)
-    idx = len(parts) - 1 - parts[::-1].index('images') if 'images' in parts else None
-    if idx is None:
-        return image.with_suffix('.txt')
-    parts[idx] = 'labels'
-    return Path(*parts).with_suffix('.txt')
 
 
 def image_classes(image: Path) -> set[int]:
@@ -82,7 +57,7 @@ def select_calibration_images(image_dir: str | Path, count: int = 512,
                     if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not images:
         raise FileNotFoundError(
-            f'{image_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) to calibrate on')
+            f'{image_dir}: no images ({", ".join(sorted(IMAGE_SUFFIXES))}) to calibrate on')
     if count <= 0:
         raise ValueError(f'calibration image count must be positive, got {count}')
     classes = {im: image_classes(im) for im in images}

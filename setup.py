@@ -45,11 +45,16 @@ TRAIN_REQUIRES = [
     'onnxslim>=0.1',
     'cloudpickle>=3.1.1',  # ultralytics' multi-GPU (DDP) launch pickles the trainer
 ]
-DEV_REQUIRES = [
+# What the test suite needs on top of the runtime. colcon reads extras_require['test'] to run
+# `colcon test` with pytest (setuptools >= 72 ignores tests_require, so colcon never saw it and
+# ran `python -m unittest`: 0 tests, green); package.xml has the same as <test_depend> for rosdep.
+TEST_REQUIRES = [
     'pytest>=7',
     'pytest-timeout>=2',
     'hypothesis>=6',
     'pycocotools>=2.0.7',
+]
+DEV_REQUIRES = TEST_REQUIRES + [
     'mypy>=1.8',
     'ament-lint-flake8>=0.14',
     'ament-lint-pep257>=0.14',
@@ -73,12 +78,12 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),
         (os.path.join('share', PACKAGE, 'launch'), glob('launch/*.launch.py')),
-        (os.path.join('share', PACKAGE, 'config'), glob('config/*.yaml')),
+        (os.path.join('share', PACKAGE, 'config'), glob('config/*.yaml') + glob('config/*.xml')),
         (os.path.join('share', PACKAGE, 'recipes'), glob('training/recipes/*.yaml')),
     ],
     package_data={PACKAGE: ['py.typed'], 'training': ['recipes/*.yaml']},
     install_requires=RUNTIME_REQUIRES,
-    extras_require={'train': TRAIN_REQUIRES, 'dev': DEV_REQUIRES,
+    extras_require={'train': TRAIN_REQUIRES, 'test': TEST_REQUIRES, 'dev': DEV_REQUIRES,
                     'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12']},
     python_requires='>=3.10',
     zip_safe=True,
@@ -86,7 +91,6 @@ setup(
     maintainer_email='maintainers@vru-detector.invalid',
     description='Live VRU detection for ROS 2 with a distilled INT8 YOLOv8 student.',
     license='Apache-2.0',
-    tests_require=['pytest'],
     entry_points={
         'console_scripts': [
             'detector_node = vru_detector.ros.node:main',

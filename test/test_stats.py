@@ -104,3 +104,21 @@ def test_pipeline_stats_are_thread_safe():
         t.join()
     snap = stats.snapshot(2.0)
     assert snap.received == 8000 and snap.skipped == 8000
+
+
+def test_stage_times_and_processing_time_are_reported_per_stage():
+    stats = PipelineStats()
+    for k in range(5):
+        stages = {'conversion': 1.0 + k, 'inference': 20.0, 'debug_image': math.nan}
+        stats.on_output(0.1 * k, 40.0, 20.0, stages, processing_ms=30.0 + k)
+    snap = stats.snapshot(1.0)
+    assert snap.stage_p50_ms['conversion'] == pytest.approx(3.0)
+    assert snap.stage_p50_ms['inference'] == pytest.approx(20.0)
+    assert math.isnan(snap.stage_p50_ms['debug_image'])  # never drawn
+    assert snap.processing_p50_ms == pytest.approx(32.0)
+    strings = snap.as_strings()
+    assert strings['stage_conversion_p50_ms'] == '3.0'
+    assert strings['stage_publish_p50_ms'] == 'n/a'
+    assert strings['processing_time_p95_ms'] == f'{np.percentile([30, 31, 32, 33, 34], 95):.1f}'
+    with pytest.raises(ValueError, match='unknown stage'):
+        stats.on_output(1.0, 1.0, 1.0, {'decoding': 1.0})

@@ -24,9 +24,13 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 import math
 import threading
-from typing import Deque, Dict, Optional
+from typing import Deque, Dict, Mapping, Optional
 
 import numpy as np
+
+# The node's per-frame stages, in order (the keys of ``stage_p50_ms``); see ros/pipeline.py.
+STAGES = ('conversion', 'preprocess', 'inference', 'postprocess', 'messages', 'debug_image',
+          'publish')
 
 
 class RateMeter:
@@ -113,6 +117,9 @@ class StatsSnapshot:
     inference_p50_ms: float = math.nan
     inference_p95_ms: float = math.nan
     last_input_age_s: Optional[float] = None
+    processing_p50_ms: float = math.nan
+    processing_p95_ms: float = math.nan
+    stage_p50_ms: Dict[str, float] = field(default_factory=dict)
 
     def as_strings(self) -> Dict[str, str]:
         """Flat key -> value strings (diagnostic_msgs/KeyValue needs strings)."""
@@ -130,7 +137,11 @@ class StatsSnapshot:
             'pipeline_latency_p95_ms': ms(self.pipeline_p95_ms),
             'inference_p50_ms': ms(self.inference_p50_ms),
             'inference_p95_ms': ms(self.inference_p95_ms),
+            'processing_time_p50_ms': ms(self.processing_p50_ms),
+            'processing_time_p95_ms': ms(self.processing_p95_ms),
         }
+        for stage, v in self.stage_p50_ms.items():
+            values[f'stage_{stage}_p50_ms'] = ms(v)
         for reason, n in sorted(self.skipped_by_reason.items()):
             values[f'skipped_{reason}'] = str(n)
         return values
@@ -142,6 +153,8 @@ class PipelineStats:
 
     ``dropped`` are frames replaced before inference (newest-frame-wins), ``skipped`` are
     frames that could not be processed (malformed image, bad model output), by reason.
+    ``pipeline_ms`` is the time at publish minus the frame's header stamp (on the ROS clock);
+    ``processing`` is the node's own work on the frame, split into ``STAGES``.
     """
 
     def __init__(self, window_s: float = 5.0, latency_samples: int = 300) -> None:
@@ -150,6 +163,8 @@ class PipelineStats:
         self.output_rate = RateMeter(window_s)
         self.pipeline_ms = LatencyWindow(latency_samples)
         self.inference_ms = LatencyWindow(latency_samples)
+        self.processing_ms = LatencyWindow(latency_samples)
+        self.stage_ms = {stage: LatencyWindow(latency_samples) for stage in STAGES}
         self.dropped = 0
         self.skipped: Counter = Counter()
         self._last_input: Optional[float] = None
@@ -170,12 +185,24 @@ class PipelineStats:
         with self._lock:
             self.skipped[reason] += 1
 
-    def on_output(self, now: float, pipeline_ms: float, inference_ms: float) -> None:
-        """Count a published result; ``pipeline_ms`` is now minus the frame's capture stamp."""
+    def on_output(self, now: float, pipeline_ms: float, inference_ms: float,
+                  stages: Optional[Mapping[str, float]] = None,
+                  processing_ms: float = math.nan) -> None:
+        """
+        Count a published result; ``pipeline_ms`` is the clock at publish minus the frame stamp.
+
+        ``stages`` maps names in ``STAGES`` to milliseconds (NaN: the stage did not run);
+        ``processing_ms`` is their sum, from the frame taken to its detections published.
+        """
         with self._lock:
             self.output_rate.tick(now)
             self.pipeline_ms.add(pipeline_ms)
             self.inference_ms.add(inference_ms)
+            self.processing_ms.add(processing_ms)
+            for stage, ms in (stages or {}).items():
+                if stage not in self.stage_ms:
+                    raise ValueError(f'unknown stage {stage!r}; the stages are {STAGES}')
+                self.stage_ms[stage].add(ms)
 
     def snapshot(self, now: float) -> StatsSnapshot:
         """Return the current rates, counts and percentiles."""
@@ -193,4 +220,7 @@ class PipelineStats:
                 inference_p50_ms=self.inference_ms.p50,
                 inference_p95_ms=self.inference_ms.p95,
                 last_input_age_s=None if self._last_input is None else now - self._last_input,
+                processing_p50_ms=self.processing_ms.p50,
+                processing_p95_ms=self.processing_ms.p95,
+                stage_p50_ms={stage: w.p50 for stage, w in self.stage_ms.items()},
             )

@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from vru_detector import Detector
     from vru_detector.replay.bag_images import BagImages
-    from vru_detector.replay.evaluate_bag import EvalRun, TruthLookup, run_evaluation
+    from vru_detector.replay.eval_run import EvalRun, run_evaluation
+    from vru_detector.replay.truth_lookup import TruthLookup
     from vru_detector.replay.make_bag import main as make_bag
     from vru_detector.replay.metrics import ReplayMetrics
 

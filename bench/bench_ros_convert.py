@@ -31,7 +31,7 @@ from common import print_table, street_images
 import cv2
 import numpy as np
 
-from vru_detector.ros.convert import message_to_bgr8, numpy_to_image
+from vru_detector.msgs.convert import message_to_bgr8, numpy_to_image
 
 
 def rclpy_like(image: np.ndarray, encoding: str, pad: int = 0, bigendian: bool = False):

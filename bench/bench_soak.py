@@ -36,8 +36,8 @@ import psutil
 from tqdm import tqdm
 
 from vru_detector import Detector
-from vru_detector.ros.convert import numpy_to_compressed, numpy_to_image
-from vru_detector.ros.messages import make_header, rosbags_message_types
+from vru_detector.msgs.convert import numpy_to_compressed, numpy_to_image
+from vru_detector.msgs.messages import make_header, rosbags_message_types
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats
 

@@ -41,8 +41,8 @@ def test_levels():
 
 def test_nan_model_frames_skipped_and_reported_as_error(tmp_path, street_images):
     pytest.importorskip('rosbags')
-    from vru_detector.ros.convert import numpy_to_image
-    from vru_detector.ros.messages import make_header, rosbags_message_types
+    from vru_detector.msgs.convert import numpy_to_image
+    from vru_detector.msgs.messages import make_header, rosbags_message_types
     from vru_detector.ros.pipeline import DetectionPipeline
 
     values = head()

@@ -17,7 +17,7 @@ detector_node end to end under launch_testing, on a real ROS 2 (Humble or Jazzy)
 
 Run with ``colcon test --packages-select vru_detector`` (or ``launch_test
 test/test_node_launch.py`` after sourcing the workspace). The node runs a tiny ONNX model
-whose output is fixed (vru_detector.fixed_output_model), so class names and pixel boxes are
+whose output is fixed (vru_detector.testing.fixed_output_model), so class names and pixel boxes are
 known exactly. Without rclpy / launch_testing (a plain pip environment) the module is skipped.
 """
 import os
@@ -50,9 +50,9 @@ from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from vision_msgs.msg import Detection2DArray  # noqa: E402
 
-from vru_detector.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,  # noqa: E402
-                                             expected_pixels)
-from vru_detector.ros.convert import numpy_to_compressed, numpy_to_image  # noqa: E402
+from vru_detector.msgs.convert import numpy_to_compressed, numpy_to_image  # noqa: E402
+from vru_detector.testing.fixed_output_model import (  # noqa: E402
+    build_fixed_output_onnx, DEFAULT_BOXES, expected_pixels)
 
 WORKDIR = Path(tempfile.mkdtemp(prefix='vru_launch_test_'))
 MODEL = WORKDIR / 'fixed_output.onnx'

@@ -300,7 +300,7 @@ def test_missing_topic_and_corrupt_frames(bdd_bags, random_onnx, tmp_path, capsy
 def test_unknown_encoding_and_corrupt_jpeg_are_clear_errors():
     from vru_detector.replay.make_bag import DEFAULT_START_NS
     from vru_detector.replay.messages import header, image_message
-    from vru_detector.ros.msg_types import typestore_with_vision_msgs
+    from vru_detector.msgs.msg_types import typestore_with_vision_msgs
 
     ts = typestore_with_vision_msgs()
     img = np.zeros((4, 6, 3), np.uint8)

@@ -22,9 +22,9 @@ import pytest
 from rosbags.typesys import get_typestore, Stores
 
 from vru_detector.errors import InvalidImageError
-from vru_detector.ros.convert import (compressed_to_bgr8, compressed_to_numpy, ENCODINGS,
-                                      image_to_bgr8, image_to_numpy, message_to_bgr8,
-                                      numpy_to_compressed, numpy_to_image, skip_reason)
+from vru_detector.msgs.convert import (compressed_to_bgr8, compressed_to_numpy, ENCODINGS,
+                                       image_to_bgr8, image_to_numpy, message_to_bgr8,
+                                       numpy_to_compressed, numpy_to_image, skip_reason)
 
 TS = get_typestore(Stores.ROS2_HUMBLE)
 Image = TS.types['sensor_msgs/msg/Image']

@@ -22,13 +22,13 @@ import pytest
 from rosbags.typesys import get_typestore, Stores
 
 from vru_detector import Detections, Detector
-from vru_detector.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                             expected_pixels, FixedBox, VRU_NAMES)
-from vru_detector.ros.messages import (detections_to_msg, diagnostic_values, diagnostics_msg,
-                                       make_header, msg_to_detections, rosbags_message_types)
-from vru_detector.ros.msg_types import (register_vision_msgs, typestore_with_vision_msgs,
-                                        VISION_MSGS_DEFINITIONS)
+from vru_detector.msgs.messages import (detections_to_msg, diagnostic_values, diagnostics_msg,
+                                        make_header, msg_to_detections, rosbags_message_types)
+from vru_detector.msgs.msg_types import (register_vision_msgs, typestore_with_vision_msgs,
+                                         VISION_MSGS_DEFINITIONS)
 from vru_detector.stats import PipelineStats
+from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
+                                                     expected_pixels, FixedBox, VRU_NAMES)
 
 TS = typestore_with_vision_msgs()
 TYPES = rosbags_message_types(TS)

@@ -20,9 +20,9 @@ import pytest
 from vru_detector import Detections
 from vru_detector.class_config import (color_for, default_thresholds, hex_to_bgr,
                                        load_class_config)
-from vru_detector.fixed_output_model import VRU_NAMES
 from vru_detector.ros.params import (check_update, PARAMS, PARAMS_BY_NAME, parse_class_conf,
                                      parse_classes, RUNTIME_PARAMS, thresholds_from)
+from vru_detector.testing.fixed_output_model import VRU_NAMES
 from vru_detector.visualize import draw_detections
 import yaml
 

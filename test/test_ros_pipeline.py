@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 from vru_detector import Detector
 from vru_detector.class_config import load_class_config
-from vru_detector.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                             expected_pixels)
-from vru_detector.ros.convert import image_to_numpy, numpy_to_compressed, numpy_to_image
-from vru_detector.ros.messages import make_header, rosbags_message_types
+from vru_detector.msgs.convert import image_to_numpy, numpy_to_compressed, numpy_to_image
+from vru_detector.msgs.messages import make_header, rosbags_message_types
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats
+from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
+                                                     expected_pixels)
 
 TYPES = rosbags_message_types()
 H, W = 480, 640

@@ -19,7 +19,7 @@ import sys
 import cv2
 import pytest
 
-from vru_detector.fixed_output_model import build_fixed_output_onnx
+from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'bench'))
 from bench_soak import soak  # noqa: E402, I100 - bench/ goes on sys.path just above

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import BagReadError
-from ..ros.msg_types import typestore_with_vision_msgs
+from ..msgs.msg_types import typestore_with_vision_msgs
 
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
 DETECTION_TYPE = 'vision_msgs/msg/Detection2DArray'

@@ -12,6 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+
 r"""
 ``vru-eval-bag``: how the deployed detector does on a recorded drive (no ROS needed).
 
@@ -29,228 +30,19 @@ would have dropped, and the recall left after those drops.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
 from pathlib import Path
 import sys
-import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .bag_images import BagFrame, BagImages, stamp_to_ns
+from .bag_images import BagImages
 from .errors import BagReadError, LabelFormatError
-from .ground_truth import (dataset_names, default_image_dir, detect_format, find_image,
-                           FrameTruth, GroundTruth, load_ground_truth, map_class,
-                           parse_yolo_lines)
+from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .metrics import ReplayMetrics, VRU_CLASSES
-from .realtime import simulate_single_slot
+from .prediction_bag import PredictionBagWriter
+from .truth_lookup import TruthLookup
 from ..errors import VruDetectorError
-
-STAGES = ('read_decode', 'preprocess', 'inference', 'postprocess', 'detector', 'total')
-
-
-@dataclass
-class FrameTiming:
-    index: int
-    log_ns: int
-    ms: dict[str, float]
-
-
-@dataclass
-class EvalRun:
-    """State of one evaluation (kept so partial results survive an error)."""
-
-    metrics: ReplayMetrics
-    timings: list[FrameTiming] = field(default_factory=list)
-    unlabelled: list[int] = field(default_factory=list)
-    frames_in_bag: int = 0
-    wall_s: float = 0.0
-    error: str | None = None
-
-
-# ----------------------------------------------------------------------------- ground truth
-class TruthLookup:
-    """Finds the ground truth of a bag frame: by stored frame key, header stamp or index."""
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
-        self.by_key: dict[str, FrameTruth] = {}
-        self.by_stamp: dict[int, FrameTruth] = {}
-        self.ordered: list[FrameTruth] = []
-        self.lazy_yolo: dict[str, str] = {}
-        self.ordered_keys: list[str] = []
-        self.class_map: dict[int, int | None] | None = None
-        self.stamps = np.zeros(0, np.int64)
-        self.mode = 'key'
-        self.description = ''
-
-    @classmethod
-    def from_labels(cls, path: Path, names: Sequence[str], bag_keys: list[str] | None,
-                    match: str, image_dir: Path | None = None) -> TruthLookup:
-        self = cls(names)
-        fmt = detect_format(path)
-        truth: GroundTruth | None = None
-        first = next(iter(sorted(path.glob('*.txt'))), None) if fmt == 'yolo' else None
-        if first is not None and image_dir is None and \
-                find_image(default_image_dir(path), first.stem) is None:
-            # normalised boxes and no images beside: scale with each bag frame's size
-            try:
-                self.lazy_yolo = {p.stem: p.read_text() for p in sorted(path.glob('*.txt'))}
-            except (OSError, UnicodeDecodeError) as exc:
-                raise LabelFormatError(f'{path}: unreadable label file ({exc})') from None
-            keys = sorted(self.lazy_yolo)
-            source = dataset_names(path)
-            if source is not None:
-                self.class_map = {i: map_class(n, names, str(path)) for i, n in enumerate(source)}
-        else:
-            truth = load_ground_truth(path, names, image_dir=image_dir)
-            self.by_key = truth.by_key
-            self.ordered = truth.frames
-            keys = list(truth.by_key)
-        if match == 'auto':
-            match = 'key' if bag_keys and set(bag_keys) & set(keys) else 'index'
-        if match == 'stamp':
-            raise VruDetectorError('--match stamp needs --gt-topic (label files carry no stamps)')
-        self.mode = match
-        if self.lazy_yolo and match == 'index':
-            self.ordered_keys = keys
-        self.description = f'{path} ({fmt}, matched by frame {match})'
-        return self
-
-    @classmethod
-    def from_topic(cls, frames: BagImages, topic: str, names: Sequence[str]) -> TruthLookup:
-        from .messages import read_detection_array
-
-        self = cls(names)
-        if topic not in frames.topics:
-            raise BagReadError(f'ground-truth topic {topic!r} is not in {frames.bag}; it has: '
-                               + ', '.join(f'{t} [{m}]' for t, m in sorted(frames.topics.items())))
-        if frames.topics[topic] != 'vision_msgs/msg/Detection2DArray':
-            raise BagReadError(f'ground-truth topic {topic!r} carries {frames.topics[topic]}, '
-                               'expected vision_msgs/msg/Detection2DArray')
-        for _, msg in frames.messages(topic):
-            xyxy, cls_ids, _, ignore = read_detection_array(msg, names)
-            stamp = stamp_to_ns(msg.header.stamp)
-            self.by_stamp[stamp] = FrameTruth(str(stamp), xyxy, cls_ids, ignore)
-        self.stamps = np.array(sorted(self.by_stamp), np.int64)
-        self.mode = 'stamp'
-        self.description = f'topic {topic} ({len(self.by_stamp)} messages, matched by stamp)'
-        return self
-
-    def find(self, frame: BagFrame, tolerance_ns: int = 1_000_000) -> FrameTruth | None:
-        if self.mode == 'stamp':
-            if frame.stamp_ns in self.by_stamp:
-                return self.by_stamp[frame.stamp_ns]
-            if not len(self.stamps):
-                return None
-            i = int(np.clip(np.searchsorted(self.stamps, frame.stamp_ns), 1, len(self.stamps)) - 1)
-            near = min(self.stamps[i:i + 2], key=lambda s: abs(int(s) - frame.stamp_ns))
-            return self.by_stamp[int(near)] if abs(int(near) - frame.stamp_ns) <= \
-                tolerance_ns else None
-        if self.lazy_yolo:
-            key = frame.key if self.mode == 'key' else (
-                self.ordered_keys[frame.index] if frame.index < len(self.ordered_keys) else None)
-            if key is None or key not in self.lazy_yolo:
-                return None
-            shape = frame.image.shape[:2]
-            boxes, classes = parse_yolo_lines(self.lazy_yolo[key], shape, len(self.names), key,
-                                              self.class_map)
-            return FrameTruth.from_lists(key, boxes, classes, None, shape)
-        if self.mode == 'key':
-            return self.by_key.get(frame.key)
-        return self.ordered[frame.index] if frame.index < len(self.ordered) else None
-
-
-# ----------------------------------------------------------------------------- running
-def percentiles(values: Sequence[float] | np.ndarray) -> dict[str, float | None]:
-    if not len(values):
-        return {'p50': None, 'p95': None, 'p99': None, 'mean': None}
-    v = np.asarray(values, np.float64)
-    p50, p95, p99 = np.percentile(v, [50, 95, 99])
-    return {'p50': round(float(p50), 3), 'p95': round(float(p95), 3),
-            'p99': round(float(p99), 3), 'mean': round(float(v.mean()), 3)}
-
-
-def run_evaluation(frames: BagImages, detector: Any, lookup: TruthLookup, run: EvalRun,
-                   max_frames: int | None = None, progress: bool = True,
-                   on_frame: Callable[[BagFrame, Any, FrameTruth | None], None] | None = None
-                   ) -> EvalRun:
-    """Detect on every frame, feeding metrics and timings; stops cleanly on a bag error."""
-    from tqdm import tqdm
-
-    total = frames.count if max_frames is None else min(frames.count, max_frames)
-    run.frames_in_bag = frames.count
-    it = iter(frames)
-    bar = tqdm(total=total, desc='evaluating', unit='frame', disable=not progress)
-    t_start = time.perf_counter()
-    try:
-        while max_frames is None or len(run.timings) < max_frames:
-            t0 = time.perf_counter()
-            try:
-                frame = next(it)
-            except StopIteration:
-                break
-            t1 = time.perf_counter()
-            dets = detector(frame.image)
-            t2 = time.perf_counter()
-            st = detector.times
-            run.timings.append(FrameTiming(frame.index, frame.log_ns, {
-                'read_decode': (t1 - t0) * 1e3, 'preprocess': st.preprocess_ms,
-                'inference': st.inference_ms, 'postprocess': st.postprocess_ms,
-                'detector': (t2 - t1) * 1e3, 'total': (t2 - t0) * 1e3}))
-            truth = lookup.find(frame)
-            if truth is None:
-                run.unlabelled.append(frame.index)
-            else:
-                h, w = frame.image.shape[:2]
-                run.metrics.add(frame.index, frame.key, frame.stamp_ns, truth.clipped(h, w),
-                                dets.xyxy, dets.scores, dets.class_ids)
-            if on_frame is not None:
-                on_frame(frame, dets, truth)
-            bar.update(1)
-    except (BagReadError, VruDetectorError, ValueError) as exc:
-        run.error = f'{type(exc).__name__}: {exc}'
-    except KeyboardInterrupt:
-        run.error = 'interrupted (Ctrl-C)'
-    finally:
-        bar.close()
-        run.wall_s = time.perf_counter() - t_start
-    return run
-
-
-def latency_summary(run: EvalRun) -> dict:
-    stages = {s: percentiles([t.ms[s] for t in run.timings]) for s in STAGES}
-    n = len(run.timings)
-    det_mean = stages['detector']['mean']
-    return {'stages': stages, 'frames': n,
-            'throughput_fps': round(n / run.wall_s, 3) if run.wall_s > 0 and n else None,
-            'detector_fps': round(1000.0 / det_mean, 3) if det_mean else None}
-
-
-def realtime_summary(run: EvalRun, conf: float) -> dict | None:
-    if len(run.timings) < 2:
-        return None
-    arrival = [t.log_ns for t in run.timings]
-    order = np.argsort(arrival, kind='mergesort')
-    arrival_sorted = np.asarray(arrival)[order]
-    latency = np.asarray([run.timings[i].ms['read_decode'] + run.timings[i].ms['detector']
-                          for i in order])
-    sim = simulate_single_slot(arrival_sorted, latency)
-    dropped_idx = {run.timings[order[i]].index for i in sim.dropped}
-    pos = {rec.index: p for p, rec in enumerate(run.metrics.frames)}
-    lost = frozenset(pos[i] for i in dropped_idx if i in pos)
-    op = run.metrics.operating_point(conf, lost)
-    span = (arrival_sorted[-1] - arrival_sorted[0]) / 1e9
-    return {
-        'policy': 'single slot, newest frame wins',
-        'frames': len(arrival), 'recorded_fps': round((len(arrival) - 1) / span, 3)
-        if span > 0 else None,
-        'dropped_frames': len(dropped_idx), 'drop_rate': round(len(dropped_idx) / len(arrival), 4),
-        'dropped': sorted(dropped_idx),
-        'recall': op['all']['recall'], 'vru_recall': (op['vru'] or {}).get('recall'),
-        'precision': op['all']['precision'],
-        'end_to_end_ms': percentiles(sim.end_to_end_ms(arrival_sorted)),
-    }
 
 
 def worst_frames(bag: Path, topic: str, run: EvalRun, conf: float, count: int) -> list:
@@ -280,49 +72,6 @@ def worst_frames(bag: Path, topic: str, run: EvalRun, conf: float, count: int) -
     except (BagReadError, VruDetectorError):
         pass  # a corrupt tail already reported; draw what could be read
     return [tiles[i] for i in chosen if i in tiles]
-
-
-class PredictionBagWriter:
-    """An mcap bag with the frames (JPEG), predictions and ground truth, for Foxglove / RViz."""
-
-    def __init__(self, path: Path, names: Sequence[str], conf: float) -> None:
-        from rosbags.rosbag2 import StoragePlugin, Writer
-
-        from .make_bag import sensor_qos
-        from ..ros.msg_types import typestore_with_vision_msgs
-
-        self.ts = typestore_with_vision_msgs()
-        self.names, self.conf = tuple(names), conf
-        self.writer = Writer(path, version=8, storage_plugin=StoragePlugin.MCAP)
-        self.writer.open()
-        qos = sensor_qos()
-        det_type = 'vision_msgs/msg/Detection2DArray'
-        self.img = self.writer.add_connection('/replay/image/compressed',
-                                              'sensor_msgs/msg/CompressedImage',
-                                              typestore=self.ts, offered_qos_profiles=qos)
-        self.pred = self.writer.add_connection('/replay/detections', det_type, typestore=self.ts,
-                                               offered_qos_profiles=qos)
-        self.gt = self.writer.add_connection('/replay/ground_truth', det_type, typestore=self.ts,
-                                             offered_qos_profiles=qos)
-
-    def __call__(self, frame: BagFrame, dets: Any, truth: FrameTruth | None) -> None:
-        from .messages import IGNORE_ID, detection_array, header, image_message
-
-        ts, det_type = self.ts, 'vision_msgs/msg/Detection2DArray'
-        hdr = header(ts, frame.stamp_ns, frame.frame_id)
-        msg, msgtype = image_message(ts, frame.image, hdr, compressed=True, jpeg_quality=85)
-        self.writer.write(self.img, frame.log_ns, ts.serialize_cdr(msg, msgtype))
-        keep = dets.scores >= self.conf
-        pred = detection_array(ts, hdr, dets.xyxy[keep],
-                               [self.names[c] for c in dets.class_ids[keep]], dets.scores[keep])
-        self.writer.write(self.pred, frame.log_ns, ts.serialize_cdr(pred, det_type))
-        if truth is not None:
-            gt = detection_array(ts, hdr, truth.xyxy, [self.names[c] for c in truth.class_ids],
-                                 None, [IGNORE_ID if i else '' for i in truth.ignore])
-            self.writer.write(self.gt, frame.log_ns, ts.serialize_cdr(gt, det_type))
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: Any,

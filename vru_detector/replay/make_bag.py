@@ -43,7 +43,7 @@ from .errors import BagReadError, LabelFormatError
 from .ground_truth import GroundTruth, IMAGE_SUFFIXES, load_ground_truth, natural_key
 from .messages import detection_array, header, IGNORE_ID, image_message
 from ..errors import VruDetectorError
-from ..ros.msg_types import typestore_with_vision_msgs
+from ..msgs.msg_types import typestore_with_vision_msgs
 
 VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 DEFAULT_START_NS = 1_700_000_000 * 1_000_000_000  # fixed epoch: bags are reproducible

@@ -26,9 +26,9 @@ from typing import Any, Sequence
 import numpy as np
 from rosbags.typesys.store import Typestore
 
-from ..ros.convert import numpy_to_compressed, numpy_to_image
-from ..ros.messages import (copy_header, detection_to_msg, make_header, MessageTypes,
-                            rosbags_message_types as _message_types)
+from ..msgs.convert import numpy_to_compressed, numpy_to_image
+from ..msgs.messages import (copy_header, detection_to_msg, make_header, MessageTypes,
+                             rosbags_message_types as _message_types)
 
 IGNORE_ID = 'ignore'
 

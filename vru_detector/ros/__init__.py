@@ -15,9 +15,7 @@
 """
 The ROS 2 shell around the ROS-free core.
 
-Only ``node.py`` imports rclpy. ``convert`` (Image/CompressedImage <-> numpy), ``messages``
-(Detection2DArray, DiagnosticArray), ``msg_types`` (vision_msgs for rosbags), ``params``,
-``pipeline`` (the per-frame work) and ``annotate`` work on any object with the message fields
-(rclpy messages or rosbags dataclasses), so they are tested and reused (replay, bag writing)
-without a ROS installation.
+Only ``node.py`` imports rclpy. ``params`` (the node's parameter table) and ``pipeline`` (the
+per-frame work) are ROS-free and tested without ROS; the message builders and converters they
+use live in ``vru_detector.msgs``, shared with replay and bag writing.
 """

@@ -41,7 +41,6 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message
 
-from .messages import diagnostics_msg, MessageTypes
 from .params import check_update, PARAMS, PARAMS_BY_NAME, ParamSpec, thresholds_from
 from .pipeline import DetectionPipeline
 from ..class_config import default_thresholds, load_class_config
@@ -49,6 +48,7 @@ from ..detector import Detector
 from ..errors import VruDetectorError
 from ..frame_gate import FrameGate
 from ..health import detector_health
+from ..msgs.messages import diagnostics_msg, MessageTypes
 from ..stats import PipelineStats
 
 NODE_NAME = 'vru_detector'

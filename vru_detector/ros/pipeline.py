@@ -26,10 +26,10 @@ import math
 import time
 from typing import Any, Callable, Dict, Optional
 
-from .convert import message_to_bgr8, numpy_to_image, skip_reason
-from .messages import copy_header, detections_to_msg, MessageTypes, stamp_seconds
 from ..class_config import color_for
 from ..errors import InvalidImageError, ModelOutputError
+from ..msgs.convert import message_to_bgr8, numpy_to_image, skip_reason
+from ..msgs.messages import copy_header, detections_to_msg, MessageTypes, stamp_seconds
 from ..stats import PipelineStats
 from ..visualize import draw_detections
 

@@ -18,7 +18,7 @@ vision_msgs 4.1.1 message types for rosbags, without a ROS installation.
 rosbags' built-in typestores carry sensor_msgs, geometry_msgs and diagnostic_msgs but not
 vision_msgs, so bag readers/writers and ROS-free tests register these definitions first:
 
->>> from vru_detector.ros.msg_types import typestore_with_vision_msgs
+>>> from vru_detector.msgs.msg_types import typestore_with_vision_msgs
 >>> ts = typestore_with_vision_msgs()
 >>> Detection2DArray = ts.types['vision_msgs/msg/Detection2DArray']
 

@@ -21,6 +21,10 @@ Examples::
         image_topic:=/camera/image_raw
     ros2 launch vru_detector detector.launch.py model:=/models/student_int8.engine \
         image_topic:=/camera/image_raw compressed:=true namespace:=front log_level:=debug
+    # replaying a bag: `ros2 bag play BAG --clock` in another shell
+    ros2 launch vru_detector detector.launch.py model:=... use_sim_time:=true
+    # raw 720p images on CycloneDDS: a 4 MB socket receive buffer (see config/cyclonedds.xml)
+    ros2 launch vru_detector detector.launch.py model:=... cyclonedds_config:=true
 
 Outputs (inside ``namespace``): ``detections`` (vision_msgs/Detection2DArray),
 ``debug_image`` (sensor_msgs/Image, drawn only while subscribed) and ``/diagnostics``.
@@ -36,11 +40,32 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 TRUE = ('true', '1', 'yes', 'on')
+FALSE = ('', 'false', '0', 'no', 'off')
 
 
 def default_params_file() -> str:
     """Return the installed config/detector.yaml."""
     return os.path.join(get_package_share_directory('vru_detector'), 'config', 'detector.yaml')
+
+
+def cyclonedds_environment(value: str) -> dict:
+    """
+    Environment for the node from ``cyclonedds_config``: false, true (ours) or a file path.
+
+    Only the node's process gets CYCLONEDDS_URI; the receive buffer matters where the images
+    arrive. It has no effect unless the node runs on rmw_cyclonedds_cpp.
+    """
+    if value.lower() in FALSE:
+        return {}
+    if value.lower() in TRUE:
+        value = os.path.join(get_package_share_directory('vru_detector'), 'config',
+                             'cyclonedds.xml')
+    path = os.path.abspath(os.path.expanduser(value))
+    if not os.path.isfile(path):
+        raise RuntimeError(
+            f'cyclonedds_config:={value}: no such file. Pass true for the package file '
+            'config/cyclonedds.xml, a path to your own CycloneDDS XML, or false.')
+    return {'CYCLONEDDS_URI': 'file://' + path}
 
 
 def input_remapping(image_topic: str, compressed: bool) -> tuple:
@@ -57,7 +82,8 @@ def _detector_node(context, *args, **kwargs):
 
     compressed = arg('compressed').lower() in TRUE
     overrides = {'image_type': 'compressed' if compressed else 'raw',
-                 'autostart': arg('autostart').lower() in TRUE}
+                 'autostart': arg('autostart').lower() in TRUE,
+                 'use_sim_time': arg('use_sim_time').lower() in TRUE}
     if arg('model'):
         overrides['model'] = arg('model')
     if arg('debug_image'):
@@ -71,6 +97,7 @@ def _detector_node(context, *args, **kwargs):
         parameters=params + [overrides],
         remappings=[input_remapping(arg('image_topic'), compressed)],
         arguments=['--ros-args', '--log-level', arg('log_level')],
+        additional_env=cyclonedds_environment(arg('cyclonedds_config')),
     )]
 
 
@@ -101,5 +128,13 @@ def generate_launch_description():
                                           'lifecycle manager'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='debug, info, warn, error or fatal'),
+        DeclareLaunchArgument('use_sim_time', default_value='false',
+                              description='true: take time from /clock, as `ros2 bag play '
+                                          '--clock` publishes it (else latency reads years)'),
+        DeclareLaunchArgument('cyclonedds_config', default_value='false',
+                              description='true: run the node with the package '
+                                          'config/cyclonedds.xml (4 MB socket receive buffer '
+                                          'for raw images); a path: your own file; false: '
+                                          'leave CYCLONEDDS_URI as it is'),
         OpaqueFunction(function=_detector_node),
     ])

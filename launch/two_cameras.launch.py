@@ -41,7 +41,11 @@ def generate_launch_description():
     single = os.path.join(get_package_share_directory('vru_detector'), 'launch',
                           'detector.launch.py')
     actions = [DeclareLaunchArgument('model', description='Model file for both cameras'),
-               DeclareLaunchArgument('log_level', default_value='info')]
+               DeclareLaunchArgument('log_level', default_value='info'),
+               DeclareLaunchArgument('use_sim_time', default_value='false',
+                                     description='true when replaying with ros2 bag play --clock'),
+               DeclareLaunchArgument('cyclonedds_config', default_value='false',
+                                     description='see detector.launch.py')]
     for namespace, topic, compressed in CAMERAS:
         actions.append(IncludeLaunchDescription(
             PythonLaunchDescriptionSource(single),
@@ -51,5 +55,7 @@ def generate_launch_description():
                 'image_topic': topic,
                 'compressed': compressed,
                 'log_level': LaunchConfiguration('log_level'),
+                'use_sim_time': LaunchConfiguration('use_sim_time'),
+                'cyclonedds_config': LaunchConfiguration('cyclonedds_config'),
             }.items()))
     return LaunchDescription(actions)

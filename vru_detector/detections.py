@@ -30,6 +30,8 @@ class Detections:
     class_ids: int64 [N] indices into ``names``.
     names: the model's class names, indexed by class id (all classes, not only detected ones).
     image_shape: (height, width) of the image the boxes refer to.
+    track_ids: int64 [N] track of each detection (-1: not yet confirmed), set by a Tracker;
+        None when the detections were not tracked.
     """
 
     xyxy: np.ndarray
@@ -37,6 +39,7 @@ class Detections:
     class_ids: np.ndarray
     names: tuple[str, ...]
     image_shape: tuple[int, int] = field(default=(0, 0))
+    track_ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.scores)
@@ -44,6 +47,9 @@ class Detections:
             raise ValueError(
                 f'Detections: xyxy {self.xyxy.shape}, scores {self.scores.shape}, class_ids '
                 f'{self.class_ids.shape} disagree; expected [N,4], [N], [N]')
+        if self.track_ids is not None and self.track_ids.shape != (n,):
+            raise ValueError(f'Detections: track_ids {self.track_ids.shape} disagree with '
+                             f'{n} detections; expected [N]')
 
     @classmethod
     def empty(cls, names: tuple[str, ...], image_shape: tuple[int, int] = (0, 0)) -> Detections:
@@ -62,12 +68,21 @@ class Detections:
     def select(self, keep: np.ndarray) -> Detections:
         """Return a subset by boolean mask or index array, same names and image shape."""
         return Detections(self.xyxy[keep], self.scores[keep], self.class_ids[keep],
-                          self.names, self.image_shape)
+                          self.names, self.image_shape,
+                          None if self.track_ids is None else self.track_ids[keep])
 
     def to_records(self) -> list[dict]:
-        """JSON-friendly list: one dict per detection (class_id, name, score, box xyxy)."""
-        return [
+        """
+        JSON-friendly list: one dict per detection (class_id, name, score, box xyxy).
+
+        Tracked detections also carry ``track_id`` (-1: a track not yet confirmed).
+        """
+        records = [
             {'class_id': int(c), 'name': self.names[int(c)], 'score': round(float(s), 6),
              'box': [round(float(v), 3) for v in b]}
             for b, s, c in zip(self.xyxy, self.scores, self.class_ids)
         ]
+        if self.track_ids is not None:
+            for record, track_id in zip(records, self.track_ids):
+                record['track_id'] = int(track_id)
+        return records

@@ -14,15 +14,17 @@
 
 """The node's per-frame work (convert, detect, build messages, count) with rosbags types."""
 import math
+import time
 
 import numpy as np
 import pytest
 from vru_detector import Detector
+from vru_detector.backends.base import Backend
 from vru_detector.class_config import load_class_config
 from vru_detector.msgs.convert import image_to_numpy, numpy_to_compressed, numpy_to_image
 from vru_detector.msgs.messages import make_header, rosbags_message_types
 from vru_detector.ros.pipeline import DetectionPipeline
-from vru_detector.stats import PipelineStats
+from vru_detector.stats import PipelineStats, STAGES
 from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
                                                      expected_pixels)
 
@@ -113,3 +115,101 @@ def test_unstamped_frames_have_no_pipeline_latency(pipeline):
     result = pipeline.process(frame(0.0), 101.0)
     assert math.isnan(result.pipeline_ms)
     assert math.isnan(pipeline.stats.snapshot(1.0).pipeline_p50_ms)
+
+
+class FakeRosClock:
+    """The ROS clock of a test: seconds that only move when told to."""
+
+    def __init__(self, start_s: float) -> None:
+        self.now_s = start_s
+        self.reads = []
+
+    def __call__(self) -> float:
+        self.reads.append(self.now_s)
+        return self.now_s
+
+
+class SlowBackend(Backend):
+    """A real backend whose inference also takes ``ros_s`` of ROS time (and a little real)."""
+
+    name = 'slow'
+
+    def __init__(self, inner: Backend, clock: FakeRosClock, ros_s: float) -> None:
+        super().__init__(inner.info, inner.input_dtype, inner.max_batch)
+        self.inner, self.clock, self.ros_s = inner, clock, ros_s
+
+    def infer(self, batch):
+        self.clock.now_s += self.ros_s
+        time.sleep(0.02)
+        return self.inner.infer(batch)
+
+
+def test_a_slow_model_shows_up_in_the_pipeline_latency(detector):
+    """The clock is read after inference and publishing: 250 ms of inference is in the figure."""
+    clock = FakeRosClock(100.0)
+    slow = Detector(SlowBackend(detector.backend, clock, ros_s=0.25), conf=0.25)
+    pipeline = DetectionPipeline(slow, TYPES, PipelineStats())
+    events = []
+
+    def publish(msg):
+        events.append(('detections', clock.now_s))
+        clock.now_s += 0.01  # the middleware's own time
+
+    result = pipeline.process(frame(100.0), clock, publish=publish)
+    assert labels(result) == ['person', 'car']
+    assert result.pipeline_ms == pytest.approx(260.0)  # inference 250 + publish 10, not 0
+    assert events == [('detections', 100.25)] and clock.reads == [100.26]
+    assert result.inference_ms >= 20.0  # real time of the slow backend
+    assert pipeline.stats.snapshot(1.0).pipeline_p50_ms == pytest.approx(260.0)
+
+
+def test_detections_are_published_before_the_debug_image_is_drawn(pipeline):
+    order = []
+    result = pipeline.process(
+        frame(), lambda: order.append('clock') or 101.0, draw=True,
+        publish=lambda m: order.append(('detections', m.header.frame_id)),
+        publish_debug=lambda m: order.append(('debug', m.encoding)))
+    assert order == [('detections', 'cam'), 'clock', ('debug', 'bgr8')]
+    assert result.stages_ms['debug_image'] > 0
+
+
+def test_stage_times_cover_the_processing_time_and_reach_the_stats(pipeline):
+    result = pipeline.process(frame(), 101.0, publish=lambda m: None)
+    assert set(result.stages_ms) == set(STAGES)
+    assert math.isnan(result.stages_ms['debug_image'])  # not drawn
+    on_path = sum(v for k, v in result.stages_ms.items() if k != 'debug_image')
+    assert on_path == pytest.approx(result.processing_ms, rel=1e-6)
+    assert all(v >= 0 for k, v in result.stages_ms.items() if k != 'debug_image')
+    assert result.stages_ms['inference'] == result.inference_ms
+    snap = pipeline.stats.snapshot(1.0)
+    assert snap.stage_p50_ms['messages'] == pytest.approx(result.stages_ms['messages'])
+    assert snap.processing_p50_ms == pytest.approx(result.processing_ms)
+
+
+class RecordingDetector:
+    """Delegates to a Detector and records the image sizes it was given."""
+
+    def __init__(self, inner):
+        self.inner, self.shapes = inner, []
+
+    def __call__(self, image):
+        self.shapes.append(image.shape)
+        return self.inner(image)
+
+    @property
+    def times(self):
+        return self.inner.times
+
+
+def test_warm_up_runs_the_whole_path_at_camera_size_and_counts_nothing(detector):
+    detector.set_thresholds(0.25)
+    recording = RecordingDetector(detector)
+    stats = PipelineStats()
+    pipeline = DetectionPipeline(recording, TYPES, stats, load_class_config(None))
+    runs = pipeline.warm_up()
+    assert len(runs) == 3 and all(ms > 0 for ms in runs)
+    assert recording.shapes == [(720, 1280, 3)] * 3  # through conversion, not input-sized
+    assert pipeline.stats is stats
+    snap = stats.snapshot(1.0)
+    assert (snap.processed, snap.skipped, snap.received) == (0, 0, 0)
+    assert labels(pipeline.process(frame(), 101.0)) == ['person', 'car']  # ready afterwards

@@ -83,8 +83,9 @@ PARAMS: Tuple[ParamSpec, ...] = (
               'while something subscribes to it).'),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               read_only=True, bounds=(0.1, 60.0)),
-    ParamSpec('warmup', True, 'Run one inference on a blank image during configure so the '
-              'first real frame is not slow.', read_only=True),
+    ParamSpec('warmup', True, 'On activate, before subscribing, run the whole per-frame path '
+              '3 times on a 1280x720 frame so the first camera frames are not slow (and '
+              'dropped).', read_only=True),
     ParamSpec('autostart', True, 'detector_node configures and activates itself at start; '
               'false leaves it unconfigured for a lifecycle manager.', read_only=True),
     ParamSpec('lazy_subscribe', False, 'Subscribe to the camera only while detections or the '

@@ -15,23 +15,34 @@
 """
 One camera message in, the node's output messages out: the per-frame work of detector_node.
 
-Conversion, detection, message building, latency and skip accounting, with no ROS calls, so
-it is tested with rosbags message classes. The node only moves messages between this and its
-publishers. Bad frames never raise: they come back as skipped with a reason and a message.
+Conversion, detection, message building, publishing (through callables the node passes in),
+latency and skip accounting, with no ROS calls, so it is tested with rosbags message classes.
+Pipeline latency is the ROS clock read right after the detections are published, minus the
+image's header stamp (Autoware's ``pipeline_latency_ms``): everything the node did to the frame
+is inside it. Each stage's time is kept too, for /diagnostics. The debug image is drawn and
+published after the detections, off their critical path. Bad frames never raise: they come
+back as skipped with a reason and a message.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+import numpy as np
 
 from ..class_config import color_for
 from ..errors import InvalidImageError, ModelOutputError
 from ..msgs.convert import message_to_bgr8, numpy_to_image, skip_reason
-from ..msgs.messages import copy_header, detections_to_msg, MessageTypes, stamp_seconds
+from ..msgs.messages import (copy_header, detections_to_msg, make_header, MessageTypes,
+                             stamp_seconds)
 from ..stats import PipelineStats
 from ..visualize import draw_detections
+
+Clock = Union[float, Callable[[], float]]
+Publish = Optional[Callable[[Any], None]]
+WARMUP_SHAPE = (720, 1280)  # a common camera size: exercises letterbox resizing, unlike HxW=input
 
 
 @dataclass
@@ -43,7 +54,13 @@ class FrameResult:
     skipped: Optional[str] = None  # skip reason key, e.g. 'malformed_image'
     error: str = ''               # human-readable reason for the log
     inference_ms: float = math.nan
-    pipeline_ms: float = math.nan  # now - header stamp; NaN for an unstamped frame
+    pipeline_ms: float = math.nan  # ROS clock at publish - header stamp; NaN if unstamped
+    processing_ms: float = math.nan  # frame taken -> detections published (our own work)
+    stages_ms: Dict[str, float] = field(default_factory=dict)  # stats.STAGES -> ms
+
+
+def _read(clock: Clock) -> float:
+    return clock() if callable(clock) else float(clock)
 
 
 class DetectionPipeline:
@@ -61,32 +78,79 @@ class DetectionPipeline:
     def _color_of(self, name: str, class_id: int) -> Any:
         return color_for(name, class_id, self.styles)
 
-    def process(self, msg: Any, ros_now_s: float, draw: bool = False) -> FrameResult:
+    def process(self, msg: Any, ros_now_s: Clock, draw: bool = False,
+                publish: Publish = None, publish_debug: Publish = None) -> FrameResult:
         """
-        Run one frame; ``ros_now_s`` is the ROS clock now (seconds) for pipeline latency.
+        Run one frame: convert, detect, build, ``publish`` the detections, then the debug image.
 
-        Malformed images (``skip_reason`` keys) and model output errors ('inference_error')
-        are counted in ``stats`` and returned as skipped.
+        ``ros_now_s`` is the ROS clock: a callable read right after ``publish`` returns (the
+        node passes its clock), or a fixed time in seconds. Malformed images (``skip_reason``
+        keys) and model output errors ('inference_error') are counted and returned as skipped.
         """
+        t0 = time.perf_counter()
         try:
             image = message_to_bgr8(msg)
         except InvalidImageError as exc:
             reason = skip_reason(msg)
             self.stats.on_skip(reason)
             return FrameResult(skipped=reason, error=f'skipped an input image: {exc}')
+        t1 = time.perf_counter()
         try:
             dets = self.detector(image)
         except (InvalidImageError, ModelOutputError) as exc:
             self.stats.on_skip('inference_error')
             return FrameResult(skipped='inference_error', error=f'skipped a frame: {exc}')
+        t2 = time.perf_counter()
         result = FrameResult(detections=detections_to_msg(dets, msg.header, self.types),
                              inference_ms=self.detector.times.inference_ms)
+        t3 = time.perf_counter()
+        if publish is not None:
+            publish(result.detections)
+        now_s = _read(ros_now_s)
+        t4 = time.perf_counter()
+        stamp = stamp_seconds(msg.header)
+        if stamp > 0:
+            result.pipeline_ms = (now_s - stamp) * 1e3
+        times = self.detector.times
+        result.processing_ms = (t4 - t0) * 1e3
+        result.stages_ms = {
+            'conversion': (t1 - t0) * 1e3,
+            # the detector's own split; what it does outside its timers counts as preprocess
+            'preprocess': (t2 - t1) * 1e3 - times.inference_ms - times.postprocess_ms,
+            'inference': times.inference_ms, 'postprocess': times.postprocess_ms,
+            'messages': (t3 - t2) * 1e3, 'publish': (t4 - t3) * 1e3, 'debug_image': math.nan}
         if draw:
             result.debug_image = numpy_to_image(
                 draw_detections(image, dets, color_of=self._color_of), 'bgr8',
                 copy_header(msg.header, self.types), self.types.Image)
-        stamp = stamp_seconds(msg.header)
-        if stamp > 0:
-            result.pipeline_ms = (ros_now_s - stamp) * 1e3
-        self.stats.on_output(self.monotonic(), result.pipeline_ms, result.inference_ms)
+            if publish_debug is not None:
+                publish_debug(result.debug_image)
+            result.stages_ms['debug_image'] = (time.perf_counter() - t4) * 1e3
+        self.stats.on_output(self.monotonic(), result.pipeline_ms, result.inference_ms,
+                             result.stages_ms, result.processing_ms)
         return result
+
+    def warm_up(self, runs: int = 3, shape: Tuple[int, int] = WARMUP_SHAPE,
+                draw: bool = True) -> list:
+        """
+        Run the whole per-frame path ``runs`` times on a synthetic frame; return each run's ms.
+
+        One inference on a blank input-sized image left the first camera frames slow (first
+        letterbox resize, first message building and drawing, the runtime's first runs), so
+        the frames arriving meanwhile were dropped. Nothing is published or counted here.
+        """
+        h, w = shape
+        frame = np.zeros((h, w, 3), np.uint8)
+        frame[h // 4:h // 2, w // 4:w // 2] = 128  # not uniform: something to letterbox
+        header = make_header(0, 0, 'warmup', self.types)
+        msg = numpy_to_image(frame, 'bgr8', header, self.types.Image)
+        stats, self.stats = self.stats, PipelineStats()
+        times = []
+        try:
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                self.process(msg, 0.0, draw=draw)
+                times.append((time.perf_counter() - t0) * 1e3)
+        finally:
+            self.stats = stats
+        return times

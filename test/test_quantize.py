@@ -229,11 +229,14 @@ def test_onnxruntime_backend_runs_the_tensorrt_layout_fused_with_same_outputs(ca
 
     from training.quantize.calibration_set import load_batch
     from vru_detector.backends.onnxruntime import OnnxRuntimeBackend
-    from vru_detector.backends.qdq_layout import activations_to_uint8, needs_uint8_activations
+    from vru_detector.backends.qdq_layout import (activations_to_uint8, apply_cpu_qdq,
+                                                  needs_uint8_activations)
 
     backend = OnnxRuntimeBackend(calibrated.model)
     assert backend.uint8_activations == needs_uint8_activations('cpu')
-    model = onnx.load(str(calibrated.model))  # the file keeps int8 zero points for TensorRT
+    model = onnx.load(str(calibrated.model))  # the file: TensorRT placement, int8 zero points
+    assert apply_cpu_qdq(model) > 50  # + the pairs ORT's CPU kernels fuse (conv outputs...)
+    int8_cpu_layout = model.SerializeToString()
     assert activations_to_uint8(model) > 100
     opts = ort.SessionOptions()
     opts.optimized_model_filepath = str(tmp_path / 'opt.onnx')
@@ -242,7 +245,7 @@ def test_onnxruntime_backend_runs_the_tensorrt_layout_fused_with_same_outputs(ca
     if needs_uint8_activations('cpu'):
         assert ops['QLinearConv'] >= 50  # all but the float head convs run as int8 kernels
 
-    raw = ort.InferenceSession(str(calibrated.model), providers=['CPUExecutionProvider'])
+    raw = ort.InferenceSession(int8_cpu_layout, providers=['CPUExecutionProvider'])
     val = sorted(dataset_split_dir(bdd_yaml, 'val').glob('*.jpg'))[:3]
     for path in val:
         x = load_batch([path], (320, 320))

@@ -31,7 +31,7 @@ from vru_detector.backends.engine_cache import file_sha256
 
 from .calibration_set import (calibration_id, CalibrationBatches, class_coverage,
                               dataset_split_dir, load_batch, select_calibration_images)
-from .qdq import METHODS, quantize_qdq, QuantSettings, write_int8_metadata
+from .qdq import METHODS, PLACEMENTS, quantize_qdq, QuantSettings, write_int8_metadata
 from .sensitivity import layer_sensitivity, LayerSensitivity, write_sensitivity_report
 
 
@@ -117,6 +117,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='percentile for --method percentile')
     parser.add_argument('--per-tensor', action='store_true',
                         help='per-tensor weight scales (default per output channel)')
+    parser.add_argument('--placement', choices=PLACEMENTS, default='tensorrt',
+                        help='Q/DQ placement: tensorrt (Conv inputs; the CPU backend adds what '
+                             'its kernels need) or onnxruntime (ORT default, CPU-only use)')
     parser.add_argument('--quantize-head-convs', action='store_true',
                         help='also quantize the last conv of each head branch (float by default)')
     parser.add_argument('--sensitivity', action='store_true',
@@ -141,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
               f'(asked for {args.num_images})')
     settings = QuantSettings(method=args.method, percentile=args.percentile,
                              per_channel=not args.per_tensor,
-                             quantize_head_convs=args.quantize_head_convs)
+                             quantize_head_convs=args.quantize_head_convs,
+                             placement=args.placement)
     out = Path(args.out) if args.out else model.with_name(model.stem + '_int8.onnx')
     result = calibrate(model, images, out, settings, args.keep_float, args.sensitivity,
                        args.sensitivity_images, args.report_dir, args.seed)

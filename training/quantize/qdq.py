@@ -20,16 +20,26 @@ symmetric int8 (zero point 0) for activations and weights, weights per output ch
 YOLOv8 head's decode (DFL softmax/conv, reshapes, concats, the score Sigmoid, the box arithmetic)
 stays float: one int8 scale cannot hold box pixels and probabilities at once. The head's last
 1x1 convolutions stay float by default too (small compute, most of the accuracy loss).
+
+Placement (``QuantSettings.placement``): ``tensorrt`` (default) follows TensorRT's Q/DQ
+recommendations: quantize the inputs of every Conv (activation + weight) and the residual input
+of an ``Add``, never a Conv's output, so a Conv+SiLU (Conv, Sigmoid, Mul) is one fused int8
+kernel whose result is rounded once, at the next Conv's input. ``onnxruntime`` is ORT's default
+(every Conv, Sigmoid, Mul, Add, Concat... output quantized: a Conv+SiLU is rounded three times),
+which ORT's CPU kernels fuse best; kept for CPU-only deployments and for comparison.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 import json
 import logging
 from pathlib import Path
+import tempfile
 from typing import Sequence
 
 METHODS = {'max': 'MinMax', 'entropy': 'Entropy', 'percentile': 'Percentile'}
+PLACEMENTS = ('tensorrt', 'onnxruntime')
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,11 @@ class QuantSettings:
     per_channel: bool = True
     quantize_head_convs: bool = False
     keep_float: tuple[str, ...] = ()
+    placement: str = 'tensorrt'
 
     def __post_init__(self) -> None:
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f'Q/DQ placement {self.placement!r}; expected one of {PLACEMENTS}')
         if self.method not in METHODS:
             raise ValueError(f'calibration method {self.method!r}; '
                              f'expected one of {sorted(METHODS)}')
@@ -110,13 +123,33 @@ def conv_layers(model, exclude: Sequence[str] = ()) -> list[str]:
     return [n.name for n in model.graph.node if n.op_type == 'Conv' and n.name not in skip]
 
 
+def silu_block(model, conv: str) -> list[str]:
+    """
+    ``conv`` and the Sigmoid and Mul of its SiLU (``x * sigmoid(x)``), when it has one.
+
+    A conv kept in float must keep its activation in float too, or the activation's Q/DQ puts
+    the int8 rounding right back on the conv's output.
+    """
+    nodes = list(model.graph.node)
+    by_name = {n.name: n for n in nodes}
+    node = by_name.get(conv)
+    if node is None or not node.output:
+        return [conv]
+    out = node.output[0]
+    readers = [n for n in nodes if out in n.input]
+    sig = [n for n in readers if n.op_type == 'Sigmoid']
+    mul = [n for n in readers if n.op_type == 'Mul' and sig and sig[0].output[0] in n.input]
+    return [conv] + ([sig[0].name, mul[0].name] if sig and mul else [])
+
+
 def float_nodes(model, settings: QuantSettings) -> list[str]:
-    """Nodes the quantizer must leave in float for ``settings``."""
+    """Nodes the quantizer must leave in float for ``settings`` (kept convs with their SiLU)."""
     head = head_nodes(model)
     names = list(head.decode)
     if not settings.quantize_head_convs:
         names += head.final_convs
-    names += [n for n in settings.keep_float if n not in names]
+    for conv in settings.keep_float:
+        names += [n for n in silu_block(model, conv) if n not in names]
     return names
 
 
@@ -129,12 +162,15 @@ def calibration_stride(count: int, largest: int = 8) -> int | None:
 
 def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: QuantSettings,
                  cache_path: str | Path | None = None,
-                 nodes_to_quantize: Sequence[str] | None = None) -> list[str]:
+                 nodes_to_quantize: Sequence[str] | None = None,
+                 cpu_layout: bool = True) -> list[str]:
     """
     Write the Q/DQ model; returns the node names kept in float.
 
     ``cache_path`` stores the calibrated tensor ranges (JSON): later calls with the same method
     skip calibration, which makes per-layer sensitivity and ``--keep-float`` variants cheap.
+    ``cpu_layout`` (TensorRT placement only) also records the Q/DQ ORT's CPU kernels need
+    (``cpu_layout.py``); it costs a second quantize pass from the same ranges.
     """
     import onnx
 
@@ -155,25 +191,65 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
     level = root.level
     root.setLevel(logging.ERROR)  # ORT logs "consider pre-processing" on the root logger each call
     try:
-        _quantize(model, out, reader, settings, excluded, extra, cache_path, nodes_to_quantize)
+        with tempfile.TemporaryDirectory(prefix='vru-qdq-') as tmp:
+            cache = Path(cache_path) if cache_path else Path(tmp) / 'ranges.json'
+            qdq = _place(model, out, reader, settings, excluded, extra, cache, nodes_to_quantize,
+                         cpu_layout, Path(tmp))
     finally:
         root.setLevel(level)
-    qdq = onnx.load(str(out))
-    feed_float_inputs(qdq, excluded)
     onnx.save(qdq, str(out))
     return excluded
+
+
+def _place(model, out, reader, settings, excluded, extra, cache, nodes_to_quantize, cpu_layout,
+           tmp):
+    """
+    Quantize with the requested placement; returns the Q/DQ model.
+
+    ORT only calibrates the tensors of the op types it quantizes, so the ranges are always
+    collected (and cached) by an ORT-placement pass first: every tensor has a range, and both
+    placements read the same ones.
+    """
+    import onnx
+
+    ort_settings = QuantSettings(**{**asdict(settings), 'placement': 'onnxruntime'})
+    ort_model = None
+    if settings.placement == 'onnxruntime' or cpu_layout or not cache.is_file():
+        ort_out = out if settings.placement == 'onnxruntime' else tmp / 'ort_placement.onnx'
+        _quantize(model, ort_out, reader, ort_settings, excluded, extra, cache,
+                  nodes_to_quantize)
+        ort_model = onnx.load(str(ort_out))
+        feed_float_inputs(ort_model, excluded)
+        if settings.placement == 'onnxruntime':
+            return ort_model
+    _quantize(model, out, reader, settings, excluded, extra, cache, nodes_to_quantize)
+    qdq = onnx.load(str(out))
+    feed_float_inputs(qdq, excluded)
+    quantize_residual_inputs(qdq, excluded)
+    if cpu_layout and ort_model is not None:
+        from .cpu_layout import store_cpu_requantization
+
+        store_cpu_requantization(qdq, ort_model)
+    return qdq
 
 
 def _quantize(model, out, reader, settings, excluded, extra, cache_path,
               nodes_to_quantize) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static, QuantType
 
+    op_types = None
+    if settings.placement == 'tensorrt':
+        op_types = ['Conv']  # Conv inputs only; Conv outputs stay float (fused with SiLU)
+        extra = {**extra, 'OpTypesToExcludeOutputQuantization': ['Conv']}
+    if reader is not None and hasattr(reader, 'rewind'):
+        reader.rewind()
     quantize_static(
-        model, str(out), reader,
+        copy.deepcopy(model), str(out), reader,
         quant_format=QuantFormat.QDQ,
         activation_type=QuantType.QInt8,
         weight_type=QuantType.QInt8,
         per_channel=settings.per_channel,
+        op_types_to_quantize=op_types,
         nodes_to_exclude=excluded,
         nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize else None,
         calibrate_method=getattr(CalibrationMethod, METHODS[settings.method]),
@@ -208,6 +284,40 @@ def feed_float_inputs(model, names: Sequence[str]) -> int:
             node.input[i] = q.input[0]
             rewired += 1
     _drop_unused(model)
+    return rewired
+
+
+def quantize_residual_inputs(model, excluded: Sequence[str] = ()) -> int:
+    """
+    Read the residual input of each ``Add`` through its existing Q/DQ (TensorRT's placement).
+
+    TensorRT fuses ``Conv -> SiLU -> Add`` into the conv kernel when the Add's other (residual)
+    input is int8. The residual is the input that other nodes read too and that is already
+    quantized for a conv; the fused branch is read by this Add only. Returns Adds rewired.
+    """
+    skip = set(excluded)
+    nodes = list(model.graph.node)
+    dq_of = {}
+    for q in nodes:
+        if q.op_type != 'QuantizeLinear':
+            continue
+        for dq in nodes:
+            if dq.op_type == 'DequantizeLinear' and dq.input[0] == q.output[0]:
+                dq_of.setdefault(q.input[0], dq.output[0])
+    readers: dict[str, int] = {}
+    for n in nodes:
+        for name in n.input:
+            readers[name] = readers.get(name, 0) + 1
+    rewired = 0
+    for node in nodes:
+        if node.op_type != 'Add' or node.name in skip or len(node.input) != 2:
+            continue
+        a, b = node.input
+        for residual, branch in ((a, b), (b, a)):
+            if residual in dq_of and branch not in dq_of and readers.get(branch) == 1:
+                node.input[list(node.input).index(residual)] = dq_of[residual]
+                rewired += 1
+                break
     return rewired
 
 

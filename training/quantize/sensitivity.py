@@ -91,7 +91,8 @@ def layer_sensitivity(fp32_model: str | Path, reader, settings: QuantSettings,
     with tempfile.TemporaryDirectory(prefix='vru-sens-') as tmp:
         out = Path(tmp) / 'one_layer.onnx'
         for layer in tqdm(candidates, desc='layer sensitivity', unit='layer'):
-            quantize_qdq(fp32_model, out, reader, base, cache_path, nodes_to_quantize=[layer])
+            quantize_qdq(fp32_model, out, reader, base, cache_path, nodes_to_quantize=[layer],
+                         cpu_layout=False)  # the error of the file's own placement
             box, score = output_error(reference, run_model(out, inputs))
             results.append(LayerSensitivity(layer, box + score, score, box))
     return sorted(results, key=lambda r: (-r.error, r.layer))

@@ -13,19 +13,27 @@
 # limitations under the License.
 
 """
-Re-express a symmetric int8 Q/DQ model with uint8 activations, losslessly, for x86 CPUs.
+Adapt a symmetric int8 Q/DQ model (TensorRT layout) to ONNX Runtime's CPU kernels, in memory.
 
-TensorRT needs int8 activations with zero point 0. ONNX Runtime's x86 CPU kernels only fuse
-``DQ -> Conv -> Q`` into ``QLinearConv`` when activations are uint8; with int8 activations it
-runs every conv in float between Q/DQ pairs (slower than FP32). ``q_u8 = q_s8 + 128`` with the
-same scale is the same set of values, so the one Q/DQ file serves both: TensorRT reads it as is,
-the ONNX Runtime backend converts it in memory at load time.
+Two rewrites, the file itself is never touched:
+
+* ``cpu_qdq``: the file quantizes Conv inputs only (TensorRT's placement), which ORT's CPU
+  provider cannot fuse (it wants ``DQ -> Conv -> Q``, ``DQ -> Sigmoid -> Q``...), so every conv
+  would run in float between Q/DQ nodes. The calibrator stores the scales of ORT's own placement
+  in ``metadata_props['cpu_qdq']``; :func:`apply_cpu_qdq` inserts those Q/DQ pairs. The CPU then
+  runs ORT's placement (more roundings, fused kernels); TensorRT runs the file's.
+* uint8 activations on x86: TensorRT needs int8 activations with zero point 0, but ORT's x86
+  kernels only fuse QDQ when activations are uint8. ``q_u8 = q_s8 + 128`` with the same scale is
+  the same set of values, so :func:`activations_to_uint8` is lossless.
 """
 from __future__ import annotations
 
+import json
 import platform
 
 import numpy as np
+
+CPU_QDQ_KEY = 'cpu_qdq'
 
 
 def needs_uint8_activations(device: str = 'cpu') -> bool:
@@ -72,14 +80,64 @@ def activations_to_uint8(model) -> int:
     return changed
 
 
+def apply_cpu_qdq(model) -> int:
+    """
+    Insert the Q/DQ pairs listed in ``metadata_props['cpu_qdq']``; returns tensors rewired.
+
+    Each entry is ``tensor: {'scale': s, 'readers': [node names]}``: those nodes then read the
+    tensor through ``DQ(Q(tensor))``, reusing a pair the file already has for that tensor.
+    """
+    from onnx import helper, TensorProto
+
+    meta = {p.key: p.value for p in model.metadata_props}
+    entries = json.loads(meta.get(CPU_QDQ_KEY) or '{}')
+    if not entries:
+        return 0
+    nodes = list(model.graph.node)
+    q_out = {n.input[0]: n.output[0] for n in nodes if n.op_type == 'QuantizeLinear'}
+    dq_by_q = {n.input[0]: n.output[0] for n in nodes if n.op_type == 'DequantizeLinear'}
+    dq_of = {t: dq_by_q[q] for t, q in q_out.items() if q in dq_by_q}
+    new_pairs: dict[str, list] = {}
+    for tensor, entry in entries.items():
+        if tensor in dq_of:
+            continue
+        base = f'{tensor}_cpu'
+        model.graph.initializer.extend([
+            helper.make_tensor(base + '_scale', TensorProto.FLOAT, [], [float(entry['scale'])]),
+            helper.make_tensor(base + '_zp', TensorProto.INT8, [], [0])])
+        pair = [helper.make_node('QuantizeLinear', [tensor, base + '_scale', base + '_zp'],
+                                 [base + '_q'], name=base + '_Q'),
+                helper.make_node('DequantizeLinear', [base + '_q', base + '_scale', base + '_zp'],
+                                 [base + '_dq'], name=base + '_DQ')]
+        new_pairs[tensor] = pair
+        dq_of[tensor] = base + '_dq'
+    by_name = {n.name: n for n in nodes}
+    for tensor, entry in entries.items():
+        for reader in entry['readers']:
+            node = by_name.get(reader)
+            if node is None:
+                continue
+            for i, name in enumerate(node.input):
+                if name == tensor:
+                    node.input[i] = dq_of[tensor]
+    graph_inputs = {i.name for i in model.graph.input}
+    ordered = [n for t, pair in new_pairs.items() if t in graph_inputs for n in pair]
+    for node in nodes:  # keep topological order: each pair right after its producer
+        ordered.append(node)
+        ordered.extend(n for out in node.output for n in new_pairs.get(out, []))
+    del model.graph.node[:]
+    model.graph.node.extend(ordered)
+    return len(entries)
+
+
 def cpu_model_source(path, device: str = 'cpu') -> str | bytes:
     """
     Choose what ONNX Runtime loads for ``path`` on ``device``: the path or rewritten bytes.
 
-    FP32 models and non-x86 CPUs get the path unchanged; a symmetric int8 Q/DQ model on an x86
-    CPU gets its uint8-activation twin, serialised in memory (the file is not touched).
+    FP32 models and non-CPU devices get the path unchanged; a Q/DQ model on a CPU gets its
+    ``cpu_qdq`` pairs and, on x86, uint8 activations, serialised in memory.
     """
-    if not needs_uint8_activations(device):
+    if device != 'cpu':
         return str(path)
     data = open(path, 'rb').read()
     if b'QuantizeLinear' not in data:
@@ -87,4 +145,7 @@ def cpu_model_source(path, device: str = 'cpu') -> str | bytes:
     import onnx
 
     model = onnx.load_from_string(data)
-    return model.SerializeToString() if activations_to_uint8(model) else str(path)
+    changed = apply_cpu_qdq(model)
+    if needs_uint8_activations(device):
+        changed += activations_to_uint8(model)
+    return model.SerializeToString() if changed else str(path)

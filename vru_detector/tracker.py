@@ -123,6 +123,8 @@ class Tracker:
             if lib is None:
                 lib = self._per_class[class_id] = self._cls(**self._kwargs)
             result = lib.update(_to_supervision(detections, index), timestamp=stamp)
+            if not len(result):  # no detections of this class: the library only aged its tracks
+                continue
             for i, lib_id in zip(result.data['index'], result.tracker_id):
                 if lib_id >= 0:
                     track_ids[i] = self._global_id(class_id, int(lib_id))

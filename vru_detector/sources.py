@@ -37,6 +37,30 @@ class Frame:
     index: int
     image: np.ndarray | None
     stamp_ns: int | None = None
+    problem: str | None = None  # why image is None, or what is wrong with a decoded one
+
+
+def read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """
+    Decode an image file to BGR: (image, problem), problem None when all is well.
+
+    OpenCV decodes a truncated JPEG without an error (the missing rows come out grey), so a
+    JPEG without its end-of-image marker is returned with a warning instead of silently.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # imdecode refuses what imread shows
+    if image is None:
+        return None, 'could not be decoded (empty, corrupt or not an image)'
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(2)
+            f.seek(max(f.seek(0, 2) - 64, 0))
+            tail = f.read()
+    except OSError as exc:
+        return None, f'cannot be read ({exc.strerror or exc})'
+    if head == b'\xff\xd8' and tail.rstrip(b'\x00\r\n ')[-2:] != b'\xff\xd9':
+        return image, ('is a truncated JPEG (no end-of-image marker): its lower part is '
+                       'missing and decodes as grey, so detections there are lost')
+    return image, None
 
 
 class Source:
@@ -45,6 +69,7 @@ class Source:
     def __init__(self, path: str | Path, image_topic: str | None = None) -> None:
         self.path = Path(path)
         self.image_topic = image_topic
+        self.count = 0
         if not self.path.exists():
             raise VruDetectorError(f'source {self.path} does not exist')
         if self.path.is_dir() and not (self.path / 'metadata.yaml').is_file():
@@ -57,6 +82,7 @@ class Source:
                     f'({", ".join(sorted(IMAGE_SUFFIXES))})')
         elif self.path.is_dir() or self.path.suffix.lower() in BAG_SUFFIXES:
             self.kind = 'bag'
+            self.count = self._check_bag()
         elif self.path.suffix.lower() in IMAGE_SUFFIXES:
             self.kind, self.files = 'images', [self.path]
         elif self.path.suffix.lower() in VIDEO_SUFFIXES:
@@ -75,7 +101,7 @@ class Source:
             n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
             cap.release()
             return max(n, 0)
-        return 0
+        return self.count
 
     @property
     def fps(self) -> float:
@@ -89,7 +115,8 @@ class Source:
     def __iter__(self) -> Iterator[Frame]:
         if self.kind == 'images':
             for i, p in enumerate(self.files):
-                yield Frame(p.stem, i, cv2.imread(str(p), cv2.IMREAD_COLOR))
+                image, problem = read_image(p)
+                yield Frame(p.stem, i, image, problem=problem)
         elif self.kind == 'video':
             yield from self._video()
         else:
@@ -111,10 +138,21 @@ class Source:
         finally:
             cap.release()
 
+    def _check_bag(self) -> int:
+        """Open the bag now, so a missing or wrong topic is refused before any work."""
+        from .replay.bag_images import bag_frame_count, IMAGE_TYPES, list_topics
+
+        if not self.image_topic:
+            topics = list_topics(self.path)
+            images = sorted(t for t, m in topics.items() if m in IMAGE_TYPES)
+            raise VruDetectorError(
+                f'{self.path} is a rosbag2: pass --image-topic with one of its image topics: '
+                + (', '.join(images) if images else
+                   f'none (it has {", ".join(sorted(topics)) or "no topics"})'))
+        return bag_frame_count(self.path, self.image_topic)
+
     def _bag(self) -> Iterator[Frame]:
         from .replay.bag_images import iter_bag_images
 
-        if not self.image_topic:
-            raise VruDetectorError(f'{self.path} is a rosbag2: pass --image-topic')
         for i, (key, img, stamp) in enumerate(iter_bag_images(self.path, self.image_topic)):
             yield Frame(key, i, img, stamp)

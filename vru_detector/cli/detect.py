@@ -16,7 +16,10 @@
 `vru-detect`: run the detector on an image, a folder, a video or a bag; save annotated output.
 
 Writes ``detections.jsonl`` (one line per frame) and annotated images (or an annotated video)
-to ``--save-dir``, and prints a per-class summary with the mean time of each stage.
+to ``--save-dir``, and prints a per-class summary with the mean time of each stage. As in
+ultralytics, an existing ``--save-dir`` is never mixed into: the run goes to ``DIR2``, ``DIR3``,
+... unless ``--exist-ok`` is given. A frame that cannot be decoded is skipped and named; a run
+in which no frame could be read exits with status 1.
 """
 from __future__ import annotations
 
@@ -29,25 +32,32 @@ import sys
 import cv2
 from tqdm import tqdm
 
+from .help import description, HelpFormatter
 from ..detector import Detector
 from ..errors import InvalidImageError, ModelOutputError, VruDetectorError
+from ..save_dir import new_run_dir
 from ..sources import Source
 from ..visualize import draw_detections
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-detect', description=__doc__.strip().splitlines()[0])
+    p = argparse.ArgumentParser(prog='vru-detect', description=description(__doc__, 2),
+                                formatter_class=HelpFormatter)
     p.add_argument('--model', required=True, help='.onnx (FP32 or INT8 Q/DQ), .engine or .pt')
     p.add_argument('--source', required=True, help='image, folder of images, video, or rosbag2')
     p.add_argument('--save-dir', default='runs/detect',
-                   help='output folder (default: runs/detect)')
-    p.add_argument('--image-topic', help='image topic when --source is a bag')
+                   help='output folder; if it exists, DIR2, DIR3, ... is used')
+    p.add_argument('--exist-ok', action='store_true',
+                   help='write into --save-dir even if it exists (files of the same name are '
+                   'replaced, others stay)')
+    p.add_argument('--image-topic', help='image topic when --source is a bag (a bag with one '
+                   'image topic still needs it; the error lists them)')
     p.add_argument('--backend', choices=['onnxruntime', 'tensorrt', 'torch'],
-                   help='default: chosen from the model file suffix')
+                   help='inference backend; default: chosen from the model file suffix')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--conf', type=float, default=0.25, help='score threshold (default 0.25)')
-    p.add_argument('--iou', type=float, default=0.7, help='NMS IoU threshold (default 0.7)')
-    p.add_argument('--max-det', type=int, default=300)
+    p.add_argument('--conf', type=float, default=0.25, help='score threshold')
+    p.add_argument('--iou', type=float, default=0.7, help='NMS IoU threshold')
+    p.add_argument('--max-det', type=int, default=300, help='most detections kept per frame')
     p.add_argument('--classes', nargs='+', help='keep only these class names or ids')
     p.add_argument('--no-images', action='store_true', help='write detections.jsonl only')
     return p
@@ -65,20 +75,38 @@ def main(argv: list[str] | None = None) -> int:
                             iou=args.iou, max_det=args.max_det, classes=classes)
         source = Source(args.source, image_topic=args.image_topic)
     except VruDetectorError as exc:
-        print(f'vru-detect: {exc}', file=sys.stderr)
+        print(f'vru-detect: error: {exc}', file=sys.stderr)
         return 2
-    save_dir = Path(args.save_dir)
-    save_dir.mkdir(parents=True, exist_ok=True)
-    writer = None
+    save_dir = new_run_dir(args.save_dir, args.exist_ok)
+    try:
+        result = _run(args, detector, source, save_dir)
+    except VruDetectorError as exc:  # e.g. a bag that turns out corrupt half-way
+        print(f'vru-detect: error: {exc} (results of the frames before it are in {save_dir})',
+              file=sys.stderr)
+        return 1
+    frames, skipped = result
+    if frames == 0:
+        print(f'vru-detect: error: none of the {skipped} input frame(s) of {source.path} could '
+              'be decoded (see the messages above); nothing was detected', file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace, detector: Detector, source: Source,
+         save_dir: Path) -> tuple[int, int]:
+    """Detect on every frame, writing JSONL and annotated output; returns (frames, skipped)."""
     counts: collections.Counter[str] = collections.Counter()
-    stage_ms = collections.Counter()
+    stage_ms: collections.Counter[str] = collections.Counter()
     frames = skipped = 0
-    with open(save_dir / 'detections.jsonl', 'w') as jsonl:
+    annotated = _AnnotatedOutput(save_dir, source, enabled=not args.no_images)
+    with open(save_dir / 'detections.jsonl', 'w') as jsonl, annotated:
         for frame in tqdm(source, total=len(source) or None, desc='vru-detect', unit='frame'):
             if frame.image is None:
                 skipped += 1
-                tqdm.write(f'skipped {frame.key}: image could not be decoded')
+                tqdm.write(f'skipped {frame.key}: {frame.problem or "could not be decoded"}')
                 continue
+            if frame.problem:
+                tqdm.write(f'warning: {frame.key} {frame.problem}')
             try:
                 dets = detector(frame.image)
             except (InvalidImageError, ModelOutputError) as exc:
@@ -95,20 +123,38 @@ def main(argv: list[str] | None = None) -> int:
             if frame.stamp_ns is not None:
                 record['stamp_ns'] = frame.stamp_ns
             jsonl.write(json.dumps(record) + '\n')
-            if args.no_images:
-                continue
-            annotated = draw_detections(frame.image, dets)
-            if source.kind == 'video':
-                if writer is None:
-                    writer = cv2.VideoWriter(str(save_dir / f'{source.path.stem}_annotated.mp4'),
-                                             cv2.VideoWriter_fourcc(*'mp4v'), source.fps, (w, h))
-                writer.write(annotated)
-            else:
-                cv2.imwrite(str(save_dir / f'{frame.key}.jpg'), annotated)
-    if writer is not None:
-        writer.release()
+            annotated.write(frame.key, frame.image, dets)
     print(summary(frames, skipped, counts, stage_ms, detector, save_dir))
-    return 0
+    return frames, skipped
+
+
+class _AnnotatedOutput:
+    """Annotated frames as images, or as one video for a video source (closed on exit)."""
+
+    def __init__(self, save_dir: Path, source: Source, enabled: bool = True) -> None:
+        self.save_dir, self.source, self.enabled = save_dir, source, enabled
+        self.video: cv2.VideoWriter | None = None
+
+    def write(self, key: str, image, dets) -> None:
+        if not self.enabled:
+            return
+        annotated = draw_detections(image, dets)
+        if self.source.kind != 'video':
+            cv2.imwrite(str(self.save_dir / f'{key}.jpg'), annotated)
+            return
+        if self.video is None:
+            h, w = image.shape[:2]
+            path = self.save_dir / f'{self.source.path.stem}_annotated.mp4'
+            self.video = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'),
+                                         self.source.fps, (w, h))
+        self.video.write(annotated)
+
+    def __enter__(self) -> _AnnotatedOutput:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.video is not None:
+            self.video.release()
 
 
 def summary(frames: int, skipped: int, counts, stage_ms, detector: Detector,
@@ -118,7 +164,8 @@ def summary(frames: int, skipped: int, counts, stage_ms, detector: Detector,
     info = detector.info
     lines = [f'{frames} frames processed, {skipped} skipped; model {info.source} '
              f'({detector.backend.name}, {info.precision}, input {info.input_shape})',
-             'mean ms/frame: ' + ', '.join(f'{k[:-3]} {v:.1f}' for k, v in per_frame.items()),
+             'mean ms/frame: ' + (', '.join(f'{k[:-3]} {v:.1f}' for k, v in per_frame.items())
+                                  or '- (no frame was processed)'),
              'detections: ' + (', '.join(f'{n} {c}' for n, c in counts.most_common()) or 'none'),
              f'results in {save_dir}/ (detections.jsonl and annotated output)']
     return '\n'.join(lines)

@@ -70,7 +70,10 @@ def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str |
         return YOLO(model)
     if not model.endswith('.yaml'):
         scale = scale or model.removeprefix('yolov8')
-        workdir = Path(workdir or '.')
+        if workdir is None:  # never the current folder: that is often a source checkout
+            import tempfile
+
+            workdir = Path(tempfile.mkdtemp(prefix='vru-yolov8-'))
         # a name ultralytics cannot guess a scale from (see yolov8_config)
         model = str(write_config(workdir / f'vru-yolov8-{scale}.yaml', scale, names))
     yolo = YOLO(model, task='detect')

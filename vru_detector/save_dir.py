@@ -23,13 +23,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def free_path(path: str | Path) -> Path:
+    """Return ``path`` if nothing is there, else the first free ``path2``, ``path3``, ..."""
+    path = Path(path)
+    n = 2
+    free = path
+    while free.exists():
+        free = path.with_name(f'{path.name}{n}')
+        n += 1
+    return free
+
+
 def new_run_dir(path: str | Path, exist_ok: bool = False) -> Path:
     """Create and return ``path``, or the first free ``path2``, ``path3``... if it exists."""
-    path = Path(path)
-    if path.exists() and not exist_ok:
-        n = 2
-        while path.with_name(f'{path.name}{n}').exists():
-            n += 1
-        path = path.with_name(f'{path.name}{n}')
+    path = Path(path) if exist_ok else free_path(path)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -42,6 +42,7 @@ from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .metrics import ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
 from .truth_lookup import TruthLookup
+from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
 
 
@@ -111,9 +112,22 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
     return metrics
 
 
+def headline(metrics: dict, conf: float, out: Path) -> str:
+    """One line of results; a value that cannot exist says why instead of printing None."""
+    def value(v: Any, why: str) -> str:
+        return why if v is None else (f'{v:.3f}' if isinstance(v, float) else str(v))
+
+    op, coco = metrics['operating_point']['all'], metrics['coco']
+    no_truth = '- (no ground-truth boxes)'
+    return (f'{metrics["frames"]} frames: mAP50-95 {value(coco["mAP50_95"], no_truth)}, mAP50 '
+            f'{value(coco["mAP50"], no_truth)}, '
+            f'P {value(op["precision"], f"- (no detection scored >= {conf})")} '
+            f'R {value(op["recall"], no_truth)} at conf {conf}; report in {out}')
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-eval-bag', description=__doc__.strip().split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog='vru-eval-bag', description=description(__doc__, 2),
+                                formatter_class=HelpFormatter)
     p.add_argument('bag', type=Path, help='rosbag2 folder (mcap or sqlite3)')
     p.add_argument('--model', type=Path, required=True, help='.onnx / .engine / .pt')
     p.add_argument('--image-topic', required=True, help='sensor_msgs Image or CompressedImage')
@@ -132,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--eval-conf', type=float, default=0.001,
                    help='score threshold of the detections that feed mAP (COCO style)')
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU')
-    p.add_argument('--backend', choices=('onnxruntime', 'tensorrt', 'torch'))
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--backend', choices=('onnxruntime', 'tensorrt', 'torch'),
+                   help='inference backend; default: chosen from the model file suffix')
+    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
     p.add_argument('--threads', type=int, help='ONNX Runtime intra-op threads (default: all)')
     p.add_argument('--max-frames', type=int, help='evaluate only the first N frames')
     p.add_argument('--realtime', action='store_true',
@@ -141,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--write-bag', action='store_true',
                    help='also write OUT/replay_bag (mcap: images, predictions, ground truth)')
     p.add_argument('--worst', type=int, default=9, help='frames in the worst-frames grid')
-    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--no-progress', action='store_true', help='no progress bar (for logs)')
     return p
 
 
@@ -185,10 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.close()
     frames.close()
     metrics = write_report(args.out, run, args, detector, lookup)
-    op = metrics['operating_point']['all']
-    print(f'{metrics["frames"]} frames: mAP50-95 {metrics["coco"]["mAP50_95"]}, mAP50 '
-          f'{metrics["coco"]["mAP50"]}, P {op["precision"]} R {op["recall"]} at conf '
-          f'{args.conf}; report in {args.out}')
+    print(headline(metrics, args.conf, args.out))
     if run.error:
         print(f'vru-eval-bag: error: stopped after {len(run.timings)} frames: {run.error} '
               '(metrics of the frames before it were written)', file=sys.stderr)

@@ -21,9 +21,11 @@ Turns an image folder or a video into what a car would have recorded: ``sensor_m
 the detector node and ``vru-eval-bag`` can score it. Types are registered from the real .msg
 definitions and metadata.yaml (offered QoS, message definitions) is written by rosbags' Writer.
 
-    vru-make-bag --images data/images/val --labels data/labels/val --out val_bag
-    vru-make-bag --video clip.mp4 --labels clip.gt.txt --out clip_bag --storage sqlite3 \
-        --compressed
+    vru-make-bag --images data/images/val --labels data/labels/val --out runs/bags/val
+    vru-make-bag --video clip.mp4 --labels clip.gt.txt --storage sqlite3 --compressed
+
+Without ``--out`` the bag goes to ``runs/bags/<folder or video name>`` (``...2``, ``...3`` if
+taken), so a bag is never written into the current folder by accident.
 """
 from __future__ import annotations
 
@@ -42,8 +44,10 @@ from .bag_images import FRAME_KEYS
 from .errors import BagReadError, LabelFormatError
 from .ground_truth import GroundTruth, IMAGE_SUFFIXES, load_ground_truth, natural_key
 from .messages import detection_array, header, IGNORE_ID, image_message
+from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
 from ..msgs.msg_types import typestore_with_vision_msgs
+from ..save_dir import free_path
 
 VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 DEFAULT_START_NS = 1_700_000_000 * 1_000_000_000  # fixed epoch: bags are reproducible
@@ -194,22 +198,27 @@ def write_bag(frames: Iterator[tuple[str, np.ndarray]], out: Path, fps: float,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vru-make-bag', description=__doc__.strip().split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog='vru-make-bag', description=description(__doc__, 4),
+                                formatter_class=HelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--images', type=Path, help='folder of images (natural name order)')
     src.add_argument('--video', type=Path, help='video file (frames numbered from 1, as MOT)')
     p.add_argument('--labels', type=Path, help='ground truth: YOLO labels folder, COCO or '
                    'BDD100K .json, or MOT gt.txt (keys: image stem / frame number)')
-    p.add_argument('--out', type=Path, required=True, help='bag folder to create (must not exist)')
-    p.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap')
+    p.add_argument('--out', type=Path,
+                   help='bag folder to create (must not exist); default: '
+                   'runs/bags/<images folder or video name>, numbered if taken')
+    p.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap',
+                   help='rosbag2 storage plugin (mcap: Jazzy default; sqlite3: Humble default)')
     p.add_argument('--fps', type=float, help="frame rate (default: the video's, else 10)")
     p.add_argument('--frame-id', default='camera', help='header.frame_id of every message')
     p.add_argument('--compressed', action='store_true',
                    help='write sensor_msgs/CompressedImage (JPEG) instead of raw bgr8 Image')
-    p.add_argument('--jpeg-quality', type=int, default=90)
-    p.add_argument('--image-topic', help='default /camera/image_raw[/compressed]')
-    p.add_argument('--gt-topic', default='/ground_truth/detections')
+    p.add_argument('--jpeg-quality', type=int, default=90, help='JPEG quality of --compressed')
+    p.add_argument('--image-topic', help='image topic; default /camera/image_raw, or '
+                   '/camera/image_raw/compressed with --compressed')
+    p.add_argument('--gt-topic', default='/ground_truth/detections',
+                   help='vision_msgs/Detection2DArray topic of the --labels')
     p.add_argument('--names', default=','.join(VRU_NAMES),
                    help='class names the ground truth is mapped to (comma separated)')
     p.add_argument('--start', type=int, default=0, help='skip this many frames first')
@@ -233,10 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise VruDetectorError(f'--video {args.video}: no such file')
             frames = iter_video(args.video, args.start, args.max_frames)
             fps = args.fps or video_fps(args.video) or 10.0
+        out = args.out or free_path(Path('runs', 'bags', (args.images or args.video).stem))
+        out.parent.mkdir(parents=True, exist_ok=True)
         truth = None
         if args.labels is not None:
             truth = load_ground_truth(args.labels, names, image_dir=args.images)
-        summary = write_bag(frames, args.out, fps, truth, args.storage, args.frame_id,
+        summary = write_bag(frames, out, fps, truth, args.storage, args.frame_id,
                             args.compressed, args.image_topic, args.gt_topic,
                             jpeg_quality=args.jpeg_quality, version=args.bag_version)
     except (VruDetectorError, LabelFormatError, BagReadError) as exc:

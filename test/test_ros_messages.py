@@ -22,8 +22,9 @@ import pytest
 from rosbags.typesys import get_typestore, Stores
 
 from vru_detector import Detections, Detector
-from vru_detector.msgs.messages import (detections_to_msg, diagnostic_values, diagnostics_msg,
-                                        make_header, msg_to_detections, rosbags_message_types)
+from vru_detector.msgs.messages import (detection_to_msg, detections_to_msg, diagnostic_values,
+                                        diagnostics_msg, make_header, msg_to_detections,
+                                        rosbags_message_types)
 from vru_detector.msgs.msg_types import (register_vision_msgs, typestore_with_vision_msgs,
                                          VISION_MSGS_DEFINITIONS)
 from vru_detector.stats import PipelineStats
@@ -179,3 +180,17 @@ def test_diagnostics_without_samples_say_n_a():
     values = diagnostic_values(diagnostics_msg(snap, make_header(0, 0, '', TYPES), TYPES, 'x'))
     assert values['pipeline_latency_p95_ms'] == 'n/a'
     assert math.isnan(snap.pipeline_p95_ms)
+
+
+def test_the_per_frame_builder_serializes_exactly_like_one_message_per_box(rng):
+    """detections_to_msg shares one header and pose per frame: same bytes as box by box."""
+    xy = rng.uniform(0, 1200, (100, 2)).astype(np.float32)
+    xyxy = np.concatenate([xy, xy + rng.uniform(1, 300, (100, 2)).astype(np.float32)], 1)
+    dets = Detections(xyxy, rng.uniform(0.01, 1, 100).astype(np.float32),
+                      rng.integers(0, len(VRU_NAMES), 100), VRU_NAMES, (720, 1280))
+    header = make_header(7, 8, 'cam', TYPES)
+    fast = detections_to_msg(dets, header, TYPES)
+    slow = TYPES.Detection2DArray(header=header, detections=[
+        detection_to_msg(dets.xyxy[i], dets.scores[i], dets.labels[i], header, TYPES)
+        for i in range(len(dets))])
+    assert bytes(TS.serialize_cdr(fast, ARRAY)) == bytes(TS.serialize_cdr(slow, ARRAY))

@@ -134,10 +134,25 @@ def detections_to_msg(dets: Detections, header: Any, types: MessageTypes) -> Any
     Boxes are in pixels of the input image; ``results[0].hypothesis.class_id`` is the class
     name and ``.score`` the confidence, highest first.
     """
-    labels = dets.labels
-    detections = [detection_to_msg(dets.xyxy[i], dets.scores[i], labels[i], header, types)
-                  for i in range(len(dets))]
-    return types.Detection2DArray(header=copy_header(header, types), detections=detections)
+    # Per frame, not per box: one header copy and one identity pose, shared by every Detection2D
+    # (nothing mutates them after this), and the box arithmetic done once in numpy. At 100
+    # boxes this halves the node's message building (bench/bench_node_pipeline.py --profile).
+    out_header = copy_header(header, types)
+    pose = _identity_pose(types)
+    xyxy = np.asarray(dets.xyxy, np.float64).reshape(-1, 4)
+    cx, cy = ((xyxy[:, 0] + xyxy[:, 2]) / 2).tolist(), ((xyxy[:, 1] + xyxy[:, 3]) / 2).tolist()
+    w, h = (xyxy[:, 2] - xyxy[:, 0]).tolist(), (xyxy[:, 3] - xyxy[:, 1]).tolist()
+    scores = np.asarray(dets.scores, np.float64).tolist()
+    Pose2D, Point2D, Box = types.Pose2D, types.Point2D, types.BoundingBox2D
+    Hyp, HypWithPose, Detection2D = (types.ObjectHypothesis, types.ObjectHypothesisWithPose,
+                                     types.Detection2D)
+    detections = [
+        Detection2D(header=out_header, results=[HypWithPose(
+            hypothesis=Hyp(class_id=str(label), score=score), pose=pose)],
+            bbox=Box(center=Pose2D(position=Point2D(x=x, y=y), theta=0.0), size_x=bw,
+                     size_y=bh), id='')
+        for label, score, x, y, bw, bh in zip(dets.labels, scores, cx, cy, w, h)]
+    return types.Detection2DArray(header=out_header, detections=detections)
 
 
 def msg_to_detections(msg: Any, names: tuple, image_shape: tuple = (0, 0)) -> Detections:

@@ -55,9 +55,9 @@ def dataset_split_dir(data_yaml: str | Path, split: str = 'train') -> Path:
     cfg = yaml.safe_load(data_yaml.read_text())
     if split not in cfg:
         raise ValueError(f'{data_yaml}: no "{split}" split; it has {sorted(cfg)}')
-    root = Path(cfg.get('path') or data_yaml.parent)
-    if not root.is_absolute():
-        root = data_yaml.parent / root
+    root = data_yaml.parent
+    if cfg.get('path'):  # a relative ``path`` is relative to the yaml's folder
+        root = root / cfg['path']
     entry = cfg[split]
     folder = root / (entry[0] if isinstance(entry, list) else entry)
     if not folder.is_dir():
@@ -73,3 +73,40 @@ def label_path(image: Path) -> Path:
         return image.with_suffix('.txt')
     parts[idx] = 'labels'
     return Path(*parts).with_suffix('.txt')
+
+
+def stage_datasets(data_yamls: list[Path], dest: Path) -> Path:
+    """
+    Stage several YOLO datasets side by side and write one data.yaml training on all of them.
+
+    Validation (and every other split) is the first dataset's. The class lists must be equal;
+    datasets with other classes are merged by name with ``vru-train data yolo`` first.
+    """
+    dest = Path(dest)
+    first, names = None, None
+    splits: dict[str, list[str]] = {}
+    for data_yaml in data_yamls:
+        data_yaml = Path(data_yaml)
+        if not data_yaml.is_file():
+            raise FileNotFoundError(f'{data_yaml}: no such data.yaml')
+        cfg = yaml.safe_load(data_yaml.read_text()) or {}
+        if names is None:
+            first, names = cfg, cfg.get('names')
+        elif cfg.get('names') != names:
+            raise ValueError(f'{data_yaml}: classes {cfg.get("names")} differ from '
+                             f'{data_yamls[0]}\'s {names}; merge them by class name with '
+                             '`vru-train data yolo` and train on the result')
+        sub = dest / data_yaml.resolve().parent.name
+        stage_dataset(data_yaml, sub)
+        for split in ('train', 'val', 'test'):
+            if isinstance(cfg.get(split), str):
+                splits.setdefault(split, []).append(f'{sub.name}/{cfg[split]}')
+    out = dict(first or {})
+    out.pop('path', None)
+    out['train'] = splits.get('train', [])
+    for split in ('val', 'test'):
+        if split in splits:
+            out[split] = splits[split][0]
+    path = dest / 'data.yaml'
+    path.write_text(yaml.safe_dump(out, sort_keys=False))
+    return path

@@ -76,6 +76,10 @@ def _weights(train_dir: Path) -> Path:
     return best if best.is_file() else train_dir / 'weights' / 'last.pt'
 
 
+def _digest(path: str | None) -> str | None:
+    return file_digest(Path(path)) if path else None
+
+
 def _resume_or_train(workdir: Path, resuming: bool, train) -> Path:
     """Continue an interrupted ultralytics run from last.pt, or start one with ``train``."""
     last = workdir / 'train' / 'weights' / 'last.pt'
@@ -100,21 +104,29 @@ class Pipeline:
             self.recipe['device'] = device
         for name in SECTION_KEYS:
             section(self.recipe, name)
-        data_yaml = Path(str(self.recipe.get('data') or ''))
-        if not data_yaml.is_file():
-            raise RecipeError(f'recipe: data: {data_yaml} is not a data.yaml file (set `data:` '
-                              'in the recipe or pass --data)')
+        data = self.recipe.get('data')
+        data_yamls = [Path(str(d)) for d in (data if isinstance(data, list) else [data or ''])]
+        for data_yaml in data_yamls:
+            if not data_yaml.is_file():
+                raise RecipeError(f'recipe: data: {data_yaml} is not a data.yaml file (set '
+                                  '`data:` in the recipe or pass --data)')
         self.out = Path(out).resolve()  # ultralytics nests relative project paths under runs/
         self.run = RunDir(self.out)
-        self.data = self._stage_data(data_yaml.resolve())
+        self.data = self._stage_data([d.resolve() for d in data_yamls])
         self.teacher_settings = self._settings('teacher')
         self.student_settings = self._settings('distill')
 
-    def _stage_data(self, data_yaml: Path) -> Path:
-        """Mirror the dataset into the run folder (label caches go there, not to the source)."""
-        from .datasets import stage_dataset
+    def _stage_data(self, data_yamls: list[Path]) -> Path:
+        """
+        Mirror the dataset(s) into the run folder (label caches go there, not to the source).
 
-        return stage_dataset(data_yaml, self.out / 'data')
+        A list of datasets trains on all their train splits and validates on the first one's.
+        """
+        from .datasets import stage_dataset, stage_datasets
+
+        if len(data_yamls) == 1:
+            return stage_dataset(data_yamls[0], self.out / 'data')
+        return stage_datasets(data_yamls, self.out / 'data')
 
     def _settings(self, stage: str) -> StageSettings:
         return replace(stage_settings(self.recipe, stage), data=str(self.data))
@@ -128,7 +140,8 @@ class Pipeline:
             w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
             shutil.copy2(w, workdir / f'{stage}.pt')
             return StageResult({'weights': f'{stage}.pt'})
-        return self.run.stage(stage, {'settings': vars(s), 'data': self._data_key()}, fn)
+        inputs = {'settings': vars(s), 'data': self._data_key(), 'weights': _digest(s.weights)}
+        return self.run.stage(stage, inputs, fn)
 
     def teacher(self) -> dict[str, Any]:
         return self._train_plain('teacher', self.teacher_settings)
@@ -148,7 +161,8 @@ class Pipeline:
             w = resume(last) if resuming and last.is_file() else distill(s, workdir, 'train')
             shutil.copy2(w, workdir / 'kd_student.pt')
             return StageResult({'weights': 'kd_student.pt'})
-        inputs = {'settings': vars(s), 'teacher': file_digest(teacher), 'data': self._data_key()}
+        inputs = {'settings': vars(s), 'teacher': file_digest(teacher), 'data': self._data_key(),
+                  'weights': _digest(s.weights)}
         return self.run.stage('distill', inputs, fn)
 
     def prune(self) -> dict[str, Any]:

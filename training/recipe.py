@@ -24,10 +24,14 @@ Schema (every key optional unless marked; ``yaml.safe_load`` only)::
     device: cpu                # ultralytics device string: cpu, 0, 0,1 (DDP), ...
     teacher:
       model: yolov8l           # scale name (yolov8n/s/m/l/x, tiny, nano), a .yaml, or a .pt
+      weights: null            # pretrained .pt to start from (architecture from the .pt, head
+                               # classes matched to the dataset's by name; training/pretrained.py)
+      init_classes: {}         # a class the weights lack, started from one they have: {rider: person}
       data, epochs (100), imgsz (640), batch (16), seed, device
       train: {lr0: 0.01, ...}  # any other ultralytics train argument, passed through
     distill:
       student: yolov8s         # scale name, .yaml, or .pt (e.g. a pruned checkpoint)
+      weights, init_classes    # pretrained start, as for the teacher (the direct student too)
       teacher: null            # teacher .pt; the pipeline fills in the teacher stage's best.pt
       data, epochs (100), imgsz (640), batch (16), seed, device, train: {...}
       kd:                      # see training/distill/config.py (KDConfig); defaults per paper
@@ -74,6 +78,8 @@ class StageSettings:
     train: dict[str, Any] = field(default_factory=dict)
     teacher: str | None = None  # distill only
     kd: dict[str, Any] = field(default_factory=dict)  # distill only
+    weights: str | None = None  # pretrained start (training/pretrained.py)
+    init_classes: dict[str, str] = field(default_factory=dict)
 
     def train_args(self) -> dict[str, Any]:
         """Keyword arguments for ultralytics' trainer (without model / teacher)."""
@@ -118,6 +124,7 @@ def stage_settings(recipe: dict[str, Any] | None, stage: str,
     if not isinstance(section, dict):
         raise RecipeError(f'{where}: {stage}: expected a mapping, got {section!r}')
     own = {'teacher': {'model'}, 'distill': {'student', 'teacher', 'kd'}}[stage]
+    own = own | {'weights', 'init_classes'}
     unknown = sorted(set(section) - COMMON_STAGE_KEYS - own)
     if unknown:
         raise RecipeError(f'{where}: {stage}: unknown key(s) {unknown}; expected some of '
@@ -140,7 +147,9 @@ def stage_settings(recipe: dict[str, Any] | None, stage: str,
         model=str(model), data=section.get('data', recipe.get('data')),
         epochs=section.get('epochs', 100), imgsz=section.get('imgsz', 640),
         batch=section.get('batch', 16), seed=section.get('seed', recipe.get('seed', 0)),
-        device=_device(section.get('device', recipe.get('device'))), train=dict(train))
+        device=_device(section.get('device', recipe.get('device'))), train=dict(train),
+        weights=_weights(section.get('weights'), f'{where}: {stage}.weights'),
+        init_classes=_init_classes(section.get('init_classes'), f'{where}: {stage}.init_classes'))
     if stage == 'distill':
         from training.distill.config import KDConfig
 
@@ -150,6 +159,24 @@ def stage_settings(recipe: dict[str, Any] | None, stage: str,
         except (TypeError, ValueError) as exc:
             raise RecipeError(f'{where}: {exc}') from exc
     return settings
+
+
+def _weights(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, Path)) or not str(value).endswith('.pt'):
+        raise RecipeError(f'{where}: expected the path of a .pt checkpoint, got {value!r}')
+    return str(value)
+
+
+def _init_classes(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+        raise RecipeError(f'{where}: expected a mapping of our class to a class of the '
+                          f'weights, e.g. {{rider: person}}; got {value!r}')
+    return dict(value)
 
 
 def _device(value: Any) -> str | None:

@@ -28,6 +28,11 @@ def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_
     parser.add_argument('--recipe', type=Path, help='recipe YAML (schema: training/recipe.py)')
     parser.add_argument('--data', help='YOLO data.yaml (overrides the recipe)')
     parser.add_argument(model_flag, dest='model', help=model_help)
+    parser.add_argument('--weights', help='pretrained .pt to start from (head classes matched '
+                        'by name; the architecture is the checkpoint\'s)')
+    parser.add_argument('--init-class', action='append', default=[], metavar='OURS=THEIRS',
+                        dest='init_class', help='start a class the weights lack from one they '
+                        'have, e.g. rider=person (repeatable)')
     parser.add_argument('--epochs', type=int)
     parser.add_argument('--imgsz', type=int)
     parser.add_argument('--batch', type=int)
@@ -53,6 +58,13 @@ def settings_from_args(args: argparse.Namespace, stage: str) -> tuple[StageSetti
         value = getattr(args, key, None)
         if value is not None:
             setattr(settings, key, str(value) if key in ('data', 'model', 'device') else value)
+    if getattr(args, 'weights', None):
+        settings.weights = str(args.weights)
+    for item in getattr(args, 'init_class', None) or []:
+        ours, sep, theirs = item.partition('=')
+        if not sep or not ours or not theirs:
+            raise SystemExit(f'--init-class {item!r}: expected OURS=THEIRS, e.g. rider=person')
+        settings.init_classes[ours] = theirs
     if getattr(args, 'fraction', None) is not None:
         settings.train['fraction'] = args.fraction
     if not settings.data:

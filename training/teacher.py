@@ -34,10 +34,50 @@ def train_teacher(settings: StageSettings, project: Path, name: str) -> Path:
 
     os.environ.setdefault('YOLO_OFFLINE', '1')
     run_dir = Path(project) / name
+    if settings.weights:
+        return train_from_pretrained(settings, project, name)
     yolo = build_yolo(settings.model, names=dataset_names(settings.data), workdir=run_dir,
                       exact_scale=True)
     yolo.train(**settings.train_args(), project=str(project), name=name, exist_ok=True)
     trainer = yolo.trainer
+    return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
+
+
+def start_model(settings: StageSettings, workdir: Path):
+    """
+    Build the stage's pretrained start and validate it (the epoch-0 figures).
+
+    Returns ``(model, start)``; ``start`` holds the transfer report and the metrics, and is
+    written to ``workdir/start.json`` so that the pipeline's report can show start vs trained.
+    """
+    import json
+
+    from .pretrained import pretrained_model
+    from .val_summary import format_line, validate_module
+
+    from ultralytics.utils import LOGGER
+
+    model, report = pretrained_model(settings.weights, dataset_names(settings.data),
+                                     settings.init_classes)
+    metrics = validate_module(model, settings.data, settings.imgsz, Path(workdir),
+                              batch=settings.batch, device=settings.device)
+    LOGGER.info(f'start (epoch 0, {settings.imgsz} px): {format_line(metrics)}')
+    start = {'transfer': report.to_dict(), 'imgsz': settings.imgsz, 'metrics': metrics}
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    (Path(workdir) / 'start.json').write_text(json.dumps(start, indent=2))
+    return model, start
+
+
+def train_from_pretrained(settings: StageSettings, project: Path, name: str) -> Path:
+    """Plain ultralytics training of a model started from ``settings.weights``."""
+    from ultralytics.models.yolo.detect import DetectionTrainer
+
+    model, _ = start_model(settings, Path(project) / name)
+    overrides = {**settings.train_args(), 'model': str(settings.weights),
+                 'project': str(project), 'name': name, 'exist_ok': True}
+    trainer = DetectionTrainer(overrides=overrides)
+    trainer.model = model  # setup_model keeps a module as it is
+    trainer.train()
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
 
 

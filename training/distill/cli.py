@@ -46,7 +46,13 @@ def distill(settings: StageSettings, project: Path, name: str) -> Path:
     if not settings.teacher:
         raise SystemExit('vru-train distill: no teacher: give --teacher TEACHER.pt or '
                          'distill.teacher in the recipe')
-    student = load_student(settings.model, dataset_names(settings.data), Path(project) / name)
+    if settings.weights:
+        from ..teacher import start_model
+
+        student, _ = start_model(settings, Path(project) / name)
+    else:
+        student = load_student(settings.model, dataset_names(settings.data),
+                               Path(project) / name)
     overrides = {**settings.train_args(), 'project': str(project), 'name': name,
                  'exist_ok': True}
     trainer = DistillTrainer(overrides=overrides, teacher=settings.teacher, student=student,

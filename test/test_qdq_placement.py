@@ -42,7 +42,7 @@ def _conv_silu(nodes, inits, rng, name, src, cin, cout, k=3, act=True) -> str:
 
 def tiny_model(path: Path) -> Path:
     """
-    Conv+SiLU stem, a residual bottleneck (two Conv+SiLU and an Add), a conv, a 1x1 head conv.
+    Build YOLOv8's patterns in miniature (stem, residual bottleneck, upsample, 1x1 head conv).
 
     The YOLOv8 pattern in miniature: ``a = silu(conv0(x)); d = a + silu(conv2(silu(conv1(a))))``.
     """
@@ -54,11 +54,15 @@ def tiny_model(path: Path) -> Path:
     c = _conv_silu(nodes, inits, rng, 'conv2', b, 8, 8)
     nodes.append(helper.make_node('Add', [a, c], ['res'], name='res.Add'))
     e = _conv_silu(nodes, inits, rng, 'conv3', 'res', 8, 8)
-    out = _conv_silu(nodes, inits, rng, 'head', e, 8, 6, k=1, act=False)
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), 'up.scales'))
+    nodes.append(helper.make_node('Resize', [e, '', 'up.scales'], ['up'], name='up.Resize',
+                                  mode='nearest'))  # an empty (optional) input, as exported
+    out = _conv_silu(nodes, inits, rng, 'head', 'up', 8, 6, k=1, act=False)
     graph = helper.make_graph(
         nodes, 'tiny', [helper.make_tensor_value_info('images', TensorProto.FLOAT,
                                                       [1, 3, SIZE, SIZE])],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 6, SIZE, SIZE])], inits)
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 6, 2 * SIZE, 2 * SIZE])],
+        inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -148,7 +152,7 @@ def test_tensorrt_placement_quantizes_conv_inputs_and_rounds_conv_silu_once(tmp_
     add = nodes['res.Add']
     assert [producer[i].op_type for i in add.input] == ['DequantizeLinear', 'Mul']
     assert producer['head.out'].op_type == 'Conv'  # head conv stays float
-    assert producer[nodes['head'].input[0]].op_type == 'Mul'
+    assert producer[nodes['head'].input[0]].op_type == 'Resize'
 
 
 def test_onnxruntime_placement_is_still_available_for_cpu_only_use(tmp_path):
@@ -175,4 +179,6 @@ def test_cpu_layout_runs_the_onnxruntime_placement_from_the_tensorrt_file(tmp_pa
     model = onnx.load(str(trt_path))
     assert apply_cpu_qdq(model) > 0
     onnx.checker.check_model(model)  # still a valid, topologically sorted graph
+    resize = next(n for n in model.graph.node if n.name == 'up.Resize')
+    assert resize.input[1] == ''  # an absent optional input stays absent
     assert cpu_model_source(trt_path, 'cuda:0') == str(trt_path)  # the GPU sees the file

@@ -50,19 +50,24 @@ def activation_qdq(model) -> dict[str, tuple[float, set[str]]]:
 
 def cpu_requantization(model, ort_model) -> dict[str, dict]:
     """
-    Find what ``ort_model`` (ORT placement) quantizes and ``model`` (TensorRT's) reads float.
+    Find what ``ort_model`` (ORT placement) quantizes and ``model`` (TensorRT's) reads otherwise.
 
-    Returns ``{tensor: {'scale': s, 'readers': [node, ...]}}``, only tensors with such readers.
+    Returns ``{tensor: {'scale': s, 'readers': [node, ...]}}``: the nodes that read the tensor
+    in float in ``model``, or through a Q/DQ of another scale (ORT gives a Split's outputs its
+    input's scale; the TensorRT placement calibrates each), so the CPU runs ORT's graph exactly.
     """
     float_readers: dict[str, set[str]] = {}
     for n in model.graph.node:
         for name in n.input:
             float_readers.setdefault(name, set()).add(n.name)
+    own = activation_qdq(model)
     extra = {}
     for tensor, (scale, readers) in activation_qdq(ort_model).items():
-        missing = readers & float_readers.get(tensor, set())
-        if missing:
-            extra[tensor] = {'scale': scale, 'readers': sorted(missing)}
+        other = readers & float_readers.get(tensor, set())
+        if tensor in own and abs(own[tensor][0] - scale) > 1e-6 * scale:
+            other |= readers & own[tensor][1]
+        if other:
+            extra[tensor] = {'scale': scale, 'readers': sorted(other)}
     return extra
 
 

@@ -87,47 +87,65 @@ def apply_cpu_qdq(model) -> int:
     Each entry is ``tensor: {'scale': s, 'readers': [node names]}``: those nodes then read the
     tensor through ``DQ(Q(tensor))``, reusing a pair the file already has for that tensor.
     """
-    from onnx import helper, TensorProto
+    from onnx import helper, numpy_helper, TensorProto
 
     meta = {p.key: p.value for p in model.metadata_props}
     entries = json.loads(meta.get(CPU_QDQ_KEY) or '{}')
     if not entries:
         return 0
     nodes = list(model.graph.node)
-    q_out = {n.input[0]: n.output[0] for n in nodes if n.op_type == 'QuantizeLinear'}
+    inits = {i.name: i for i in model.graph.initializer}
+    q_of = {n.input[0]: n for n in nodes if n.op_type == 'QuantizeLinear'}
     dq_by_q = {n.input[0]: n.output[0] for n in nodes if n.op_type == 'DequantizeLinear'}
-    dq_of = {t: dq_by_q[q] for t, q in q_out.items() if q in dq_by_q}
+    existing = {t: (dq_by_q[q.output[0]], _scalar(numpy_helper, inits[q.input[1]]))
+                for t, q in q_of.items() if q.output[0] in dq_by_q and q.input[1] in inits}
     new_pairs: dict[str, list] = {}
+    target: dict[str, str] = {}
     for tensor, entry in entries.items():
-        if tensor in dq_of:
+        scale = float(entry['scale'])
+        if tensor in existing and abs(existing[tensor][1] - scale) <= 1e-6 * scale:
+            target[tensor] = existing[tensor][0]
             continue
         base = f'{tensor}_cpu'
         model.graph.initializer.extend([
-            helper.make_tensor(base + '_scale', TensorProto.FLOAT, [], [float(entry['scale'])]),
+            helper.make_tensor(base + '_scale', TensorProto.FLOAT, [], [scale]),
             helper.make_tensor(base + '_zp', TensorProto.INT8, [], [0])])
-        pair = [helper.make_node('QuantizeLinear', [tensor, base + '_scale', base + '_zp'],
-                                 [base + '_q'], name=base + '_Q'),
-                helper.make_node('DequantizeLinear', [base + '_q', base + '_scale', base + '_zp'],
-                                 [base + '_dq'], name=base + '_DQ')]
-        new_pairs[tensor] = pair
-        dq_of[tensor] = base + '_dq'
+        new_pairs[tensor] = [
+            helper.make_node('QuantizeLinear', [tensor, base + '_scale', base + '_zp'],
+                             [base + '_q'], name=base + '_Q'),
+            helper.make_node('DequantizeLinear', [base + '_q', base + '_scale', base + '_zp'],
+                             [base + '_dq'], name=base + '_DQ')]
+        target[tensor] = base + '_dq'
     by_name = {n.name: n for n in nodes}
     for tensor, entry in entries.items():
+        sources = {tensor} | ({existing[tensor][0]} if tensor in existing else set())
         for reader in entry['readers']:
             node = by_name.get(reader)
-            if node is None:
-                continue
-            for i, name in enumerate(node.input):
-                if name == tensor:
-                    node.input[i] = dq_of[tensor]
+            for i, name in enumerate(node.input if node is not None else []):
+                if name in sources:
+                    node.input[i] = target[tensor]
     graph_inputs = {i.name for i in model.graph.input}
     ordered = [n for t, pair in new_pairs.items() if t in graph_inputs for n in pair]
     for node in nodes:  # keep topological order: each pair right after its producer
         ordered.append(node)
         ordered.extend(n for out in node.output for n in new_pairs.get(out, []))
+    used = {i for n in ordered for i in n.input} | {o.name for o in model.graph.output}
+    while True:  # pairs whose readers all moved to a new pair
+        dead = [n for n in ordered if n.op_type in ('QuantizeLinear', 'DequantizeLinear')
+                and not any(o in used for o in n.output)]
+        if not dead:
+            break
+        ordered = [n for n in ordered if n not in dead]
+        used = {i for n in ordered for i in n.input} | {o.name for o in model.graph.output}
     del model.graph.node[:]
     model.graph.node.extend(ordered)
+    for init in [i for i in model.graph.initializer if i.name not in used]:
+        model.graph.initializer.remove(init)
     return len(entries)
+
+
+def _scalar(numpy_helper, tensor) -> float:
+    return float(numpy_helper.to_array(tensor).reshape(-1)[0])
 
 
 def cpu_model_source(path, device: str = 'cpu') -> str | bytes:

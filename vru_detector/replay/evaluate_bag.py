@@ -41,9 +41,11 @@ from .errors import BagReadError, LabelFormatError
 from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .metrics import ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
+from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
 from .truth_lookup import TruthLookup
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
+from ..tracker import DEFAULT_TRACKER, TRACKERS
 
 
 def worst_frames(bag: Path, topic: str, run: EvalRun, conf: float, count: int) -> list:
@@ -155,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='simulate live replay at the recorded rate: dropped frames, recall')
     p.add_argument('--write-bag', action='store_true',
                    help='also write OUT/replay_bag (mcap: images, predictions, ground truth)')
+    p.add_argument('--tracking', nargs='?', const=DEFAULT_TRACKER, choices=TRACKERS[1:],
+                   help='track the detections at --conf with the header stamps and report '
+                   f'MOTA, IDF1, HOTA, ID switches and time to first track (default '
+                   f'{DEFAULT_TRACKER}); needs ground truth with identities (MOT gt.txt)')
     p.add_argument('--worst', type=int, default=9, help='frames in the worst-frames grid')
     p.add_argument('--no-progress', action='store_true', help='no progress bar (for logs)')
     return p
@@ -183,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             lookup = TruthLookup.from_labels(args.labels, detector.names, frames.keys,
                                              args.match, args.label_images)
+        recorder = None
+        if args.tracking:
+            check_identities(lookup)
+            recorder = TrackingRecorder(args.conf)
         args.out.mkdir(parents=True, exist_ok=True)
         if args.write_bag:
             bag_out = args.out / 'replay_bag'
@@ -190,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise VruDetectorError(f'{bag_out} exists; remove it or choose another --out')
             writer = PredictionBagWriter(bag_out, detector.names, args.conf)
         run = run_evaluation(frames, detector, lookup, EvalRun(ReplayMetrics(detector.names)),
-                             args.max_frames, not args.no_progress, writer)
+                             args.max_frames, not args.no_progress, chain(writer, recorder))
     except (VruDetectorError, LabelFormatError, OSError) as exc:
         frames.close()
         print(f'vru-eval-bag: error: {exc}', file=sys.stderr)
@@ -201,6 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     frames.close()
     metrics = write_report(args.out, run, args, detector, lookup)
     print(headline(metrics, args.conf, args.out))
+    if recorder is not None and recorder.index:
+        for mode, r in add_tracking(args.out, metrics, recorder, args.tracking).items():
+            if isinstance(r, dict) and 'metrics' in r:
+                m, ft = r['metrics'], r['first_track']
+                print(f'tracking ({args.tracking}, {mode}): MOTA {m["MOTA"]:.3f} IDF1 '
+                      f'{m["IDF1"]:.3f} HOTA {m["HOTA"]:.3f} IDSW {m["IDSW"]}; first track '
+                      f'median {ft["frames_median"]} frames, max {ft["frames_max"]}')
     if run.error:
         print(f'vru-eval-bag: error: stopped after {len(run.timings)} frames: {run.error} '
               '(metrics of the frames before it were written)', file=sys.stderr)

@@ -178,7 +178,8 @@ def write_bag(frames: Iterator[tuple[str, np.ndarray]], out: Path, fps: float,
                         frame = frame.clipped(h, w)
                         xyxy = frame.xyxy
                         labels = [truth.names[c] for c in frame.class_ids]
-                        ids = [IGNORE_ID if ig else '' for ig in frame.ignore]
+                        ids = [IGNORE_ID if ig else ('' if oid < 0 else str(oid))
+                               for ig, oid in zip(frame.ignore, frame.object_ids)]
                         gt_frames += 1
                     gt = detection_array(ts, hdr, xyxy, labels, None, ids)
                     writer.write(gt_conn, stamp, ts.serialize_cdr(

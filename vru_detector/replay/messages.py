@@ -16,7 +16,8 @@
 Build and read the few ROS messages replay needs, as rosbags dataclasses (no rclpy).
 
 Image / CompressedImage from a BGR array; vision_msgs/Detection2DArray from boxes and back.
-Ground-truth ignore regions (COCO crowd, MOT flag 0) travel as detections with ``id`` 'ignore'.
+Ground-truth ignore regions (COCO crowd, MOT flag 0) travel as detections with ``id`` 'ignore';
+a ground-truth object's identity (MOT ``id``) travels as its ``id`` string.
 """
 from __future__ import annotations
 
@@ -76,9 +77,16 @@ def read_detection_array(msg: Any, names: Sequence[str]
     The best hypothesis of each detection names the class (by name, or by a numeric id);
     classes the model does not know are dropped.
     """
+    return read_detection_array_ids(msg, names)[:4]
+
+
+def read_detection_array_ids(msg: Any, names: Sequence[str]
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                        np.ndarray]:
+    """Read as :func:`read_detection_array`, plus each ``id`` as an int64 (-1: none)."""
     from .ground_truth import map_class
 
-    boxes, classes, scores, ignore = [], [], [], []
+    boxes, classes, scores, ignore, object_ids = [], [], [], [], []
     for det in msg.detections:
         if not det.results:
             continue
@@ -94,5 +102,7 @@ def read_detection_array(msg: Any, names: Sequence[str]
         classes.append(cls)
         scores.append(best.hypothesis.score)
         ignore.append(det.id == IGNORE_ID)
+        object_ids.append(int(det.id) if det.id.isdigit() else -1)
     return (np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(classes, np.int64),
-            np.asarray(scores, np.float32), np.asarray(ignore, bool))
+            np.asarray(scores, np.float32), np.asarray(ignore, bool),
+            np.asarray(object_ids, np.int64))

@@ -16,7 +16,7 @@
 MOTChallenge ``gt.txt`` read into per-frame boxes, with seqinfo.ini for size and length.
 
 Keys are 1-based frame numbers as strings; flag-0 boxes and distractor classes become
-ignore regions.
+ignore regions; the MOT ``id`` column is kept as each box's object id (tracking evaluation).
 """
 from __future__ import annotations
 
@@ -101,16 +101,18 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
             if not ignore:
                 continue
             cls = person if person is not None else 0
-        boxes, classes, ign = per_frame.setdefault(int(number), ([], [], []))
+        boxes, classes, ign, ids = per_frame.setdefault(int(number), ([], [], [], []))
         boxes.append([x, y, x + w, y + h])
         classes.append(cls)
         ign.append(ignore)
+        ids.append(int(values[1]))  # the identity tracking evaluation follows
     if person is None and any(not all(v[2]) for v in per_frame.values()):
         raise LabelFormatError(f'{path}: MOT boxes are pedestrians but the model has no '
                                f'"person" class (its classes: {list(names)})')
     last = max([*per_frame, num_frames or 0])
     frames = []
     for index in range(1, last + 1):
-        frame = FrameTruth.from_lists(str(index), *per_frame.get(index, ([], [], [])))
+        boxes, classes, ign, ids = per_frame.get(index, ([], [], [], []))
+        frame = FrameTruth.from_lists(str(index), boxes, classes, ign, object_ids=ids)
         frames.append(frame.clipped(*image_shape) if image_shape else frame)
     return GroundTruth(tuple(names), frames, str(path))

@@ -57,6 +57,8 @@ class FrameTruth:
     ignore: bool [N] boxes that count neither as hits nor as misses (COCO iscrowd, MOT flag 0):
         detections on them are not false alarms (COCO "crowd" semantics).
     image_shape: (height, width) when the label file says it, else None.
+    object_ids: int64 [N] identity of each box across frames (MOT ``id``; tracking evaluation),
+        -1 where the format has none.
     """
 
     key: str
@@ -64,11 +66,14 @@ class FrameTruth:
     class_ids: np.ndarray
     ignore: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     image_shape: tuple[int, int] | None = None
+    object_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self) -> None:
         n = len(self.class_ids)
         if len(self.ignore) != n:
             object.__setattr__(self, 'ignore', np.zeros(n, bool))
+        if len(self.object_ids) != n:
+            object.__setattr__(self, 'object_ids', np.full(n, -1, np.int64))
         if self.xyxy.shape != (n, 4):
             raise LabelFormatError(
                 f'{self.key}: boxes {self.xyxy.shape} and classes ({n}) disagree')
@@ -79,17 +84,21 @@ class FrameTruth:
     @classmethod
     def from_lists(cls, key: str, boxes: Sequence[Sequence[float]], class_ids: Sequence[int],
                    ignore: Sequence[bool] | None = None,
-                   image_shape: tuple[int, int] | None = None) -> FrameTruth:
+                   image_shape: tuple[int, int] | None = None,
+                   object_ids: Sequence[int] | None = None) -> FrameTruth:
         xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
         ign = np.zeros(len(class_ids), bool) if ignore is None else np.asarray(ignore, bool)
-        return cls(key, xyxy, np.asarray(class_ids, np.int64).reshape(-1), ign, image_shape)
+        oids = np.zeros(0, np.int64) if object_ids is None else np.asarray(object_ids, np.int64)
+        return cls(key, xyxy, np.asarray(class_ids, np.int64).reshape(-1), ign, image_shape,
+                   oids)
 
     def clipped(self, height: int, width: int) -> FrameTruth:
         """Boxes clipped to the image (MOT boxes may extend past the border)."""
         xyxy = self.xyxy.copy()
         xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
-        return FrameTruth(self.key, xyxy, self.class_ids, self.ignore, (height, width))
+        return FrameTruth(self.key, xyxy, self.class_ids, self.ignore, (height, width),
+                          self.object_ids)
 
 
 @dataclass

@@ -84,7 +84,7 @@ class TruthLookup:
 
     @classmethod
     def from_topic(cls, frames: BagImages, topic: str, names: Sequence[str]) -> TruthLookup:
-        from .messages import read_detection_array
+        from .messages import read_detection_array_ids
 
         self = cls(names)
         if topic not in frames.topics:
@@ -94,9 +94,10 @@ class TruthLookup:
             raise BagReadError(f'ground-truth topic {topic!r} carries {frames.topics[topic]}, '
                                'expected vision_msgs/msg/Detection2DArray')
         for _, msg in frames.messages(topic):
-            xyxy, cls_ids, _, ignore = read_detection_array(msg, names)
+            xyxy, cls_ids, _, ignore, object_ids = read_detection_array_ids(msg, names)
             stamp = stamp_to_ns(msg.header.stamp)
-            self.by_stamp[stamp] = FrameTruth(str(stamp), xyxy, cls_ids, ignore)
+            self.by_stamp[stamp] = FrameTruth(str(stamp), xyxy, cls_ids, ignore,
+                                              object_ids=object_ids)
         self.stamps = np.array(sorted(self.by_stamp), np.int64)
         self.mode = 'stamp'
         self.description = f'topic {topic} ({len(self.by_stamp)} messages, matched by stamp)'

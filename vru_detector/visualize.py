@@ -39,7 +39,7 @@ def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True,
                     color_of: Callable[[str, int], tuple[int, int, int]] | None = None,
                     ) -> np.ndarray:
     """
-    Draw boxes with ``name score`` labels.
+    Draw boxes with ``name score`` labels (``name #track score`` for tracked detections).
 
     Colours: ``color`` for every box, else ``color_of(name, class_id)`` (the node passes its
     classes.yaml styles), else the built-in per-class palette.
@@ -48,11 +48,14 @@ def draw_detections(image: np.ndarray, dets: Detections, copy: bool = True,
     thickness = max(1, round(sum(out.shape[:2]) / 600))
     font_scale = max(thickness / 3, 0.4)
     text_thickness = max(1, thickness - 1)
-    for box, score, cls in zip(dets.xyxy, dets.scores, dets.class_ids):
+    track_ids = dets.track_ids if dets.track_ids is not None else np.full(len(dets), -1)
+    for box, score, cls, track in zip(dets.xyxy, dets.scores, dets.class_ids, track_ids):
         name = dets.names[int(cls)]
         x1, y1, x2, y2 = (int(round(float(v))) for v in box)
         c = color or (color_of(name, int(cls)) if color_of else class_color(cls))
         cv2.rectangle(out, (x1, y1), (x2, y2), c, thickness)
+        if track >= 0:
+            name = f'{name} #{int(track)}'
         text = f'{name} {float(score):.2f}' if show_score else name
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                                          text_thickness)

@@ -37,6 +37,7 @@ from ..detector import Detector
 from ..errors import InvalidImageError, ModelOutputError, VruDetectorError
 from ..save_dir import new_run_dir
 from ..sources import Source
+from ..tracker import DEFAULT_TRACKER, make_tracker, TRACKERS
 from ..visualize import draw_detections
 
 
@@ -60,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-det', type=int, default=300, help='most detections kept per frame')
     p.add_argument('--classes', nargs='+', help='keep only these class names or ids')
     p.add_argument('--no-images', action='store_true', help='write detections.jsonl only')
+    p.add_argument('--tracker', choices=TRACKERS, default='none',
+                   help='track over the frames (video, bag, or an image folder in name order) '
+                   'and write/draw each track ID; time comes from bag stamps, else the '
+                   f'video rate (30 fps for images); {DEFAULT_TRACKER} is the node default')
     return p
 
 
@@ -74,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         detector = Detector(args.model, backend=args.backend, device=args.device, conf=args.conf,
                             iou=args.iou, max_det=args.max_det, classes=classes)
         source = Source(args.source, image_topic=args.image_topic)
+        args.fps = source.fps or 30.0  # the tracker's clock where frames carry no stamp
+        args.tracker_obj = make_tracker(args.tracker, frame_rate=args.fps)
     except VruDetectorError as exc:
         print(f'vru-detect: error: {exc}', file=sys.stderr)
         return 2
@@ -113,6 +120,10 @@ def _run(args: argparse.Namespace, detector: Detector, source: Source,
                 skipped += 1
                 tqdm.write(f'skipped {frame.key}: {exc}')
                 continue
+            if args.tracker_obj is not None:
+                stamp = frame.index / args.fps if frame.stamp_ns is None else \
+                    frame.stamp_ns / 1e9
+                dets = args.tracker_obj.update(dets, stamp)
             frames += 1
             counts.update(dets.labels)
             for stage in ('preprocess_ms', 'inference_ms', 'postprocess_ms'):

@@ -16,17 +16,25 @@
 `vru-train SUBCOMMAND`: one entry point, one module per stage.
 
 Each stage module defines ``add_arguments(parser)`` and ``run(args) -> int``; modules are
-imported only when their subcommand runs, so ``vru-train --help`` stays fast.
+imported only when their subcommand runs and import torch only inside ``run``, so
+``vru-train SUBCOMMAND --help`` stays fast. Input files are checked before a stage starts
+(``cli_inputs``); the errors a user can cause (missing or damaged files, bad values, a missing
+extra) end in a one-paragraph message and exit status 2, not a traceback. ``VRU_TRACEBACK=1``
+shows the traceback as well.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from vru_detector.cli.help import description, HelpFormatter
 
 COMMANDS = {
     'data': ('training.data.cli',
-             'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset'),
+             'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset, or merge YOLO '
+             'datasets'),
     'teacher': ('training.teacher', 'train the large teacher (YOLOv8-L by default)'),
     'distill': ('training.distill.cli', 'distill the teacher into a small student'),
     'prune': ('training.prune.cli', 'sparsity-train, prune channels by BN scale, KD fine-tune'),
@@ -35,12 +43,31 @@ COMMANDS = {
     'evaluate': ('training.evaluate', 'FP32 vs INT8 metrics for several models'),
     'pipeline': ('training.pipeline', 'run every stage from a recipe, resumable'),
 }
+TRAIN_EXTRA = 'install the training extra: pip install -e ".[train]"'
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
-    parser = argparse.ArgumentParser(prog='vru-train', description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(prog='vru-train', description=description(__doc__),
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest='command', metavar='SUBCOMMAND', required=True)
     return parser, sub
+
+
+def stage_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
+    """Return (the parser of one stage, its module); the module is imported here."""
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    doc = (module.__doc__ or '').strip().split('\n\n')
+    text = help_text + ('\n\n' + description('\n\n'.join(doc[1:2])) if len(doc) > 1 else '')
+    stage = argparse.ArgumentParser(prog=f'vru-train {name}', description=text,
+                                    formatter_class=HelpFormatter)
+    module.add_arguments(stage)
+    return stage, module
+
+
+def _fail(name: str, text: str) -> int:
+    print(f'vru-train {name}: error: ' + ' '.join(str(text).split()), file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,21 +80,44 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv)  # prints usage / --help and exits
         return 2
     name = known[0]
-    module_name, help_text = COMMANDS[name]
     try:
-        module = importlib.import_module(module_name)
+        stage, module = stage_parser(name)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith('training'):
-            print(f'vru-train {name}: this stage is not available in this version',
-                  file=sys.stderr)
-            return 2
-        raise SystemExit(f'vru-train {name}: missing dependency {exc.name!r}; '
-                         'install the training extra: pip install -e ".[train]"') from exc
-    stage = argparse.ArgumentParser(prog=f'vru-train {name}', description=help_text)
-    module.add_arguments(stage)
+            return _fail(name, 'this stage is not available in this version')
+        return _fail(name, f'missing dependency {exc.name!r}; {TRAIN_EXTRA}')
     rest = list(argv)
     rest.remove(name)
-    return int(module.run(stage.parse_args(rest)) or 0)
+    args = stage.parse_args(rest)
+    return run_stage(name, stage, module, args)
+
+
+def run_stage(name: str, stage: argparse.ArgumentParser, module, args) -> int:
+    """Check the inputs, run the stage, and turn the errors a user can cause into a message."""
+    import yaml
+
+    from .cli_inputs import check_inputs
+    from .recipe import RecipeError
+
+    try:
+        check_inputs(name, stage, args)
+        return int(module.run(args) or 0)
+    except ModuleNotFoundError as exc:
+        if os.environ.get('VRU_TRACEBACK'):
+            raise
+        return _fail(name, f'this stage needs {exc.name!r}, which is not installed here (a '
+                     f'runtime-only install); {TRAIN_EXTRA}')
+    except (OSError, ValueError, EOFError, RecipeError, yaml.YAMLError) as exc:
+        if os.environ.get('VRU_TRACEBACK'):
+            raise
+        return _fail(name, _explain(exc))
+
+
+def _explain(exc: BaseException) -> str:
+    """One paragraph for an error: the file an OSError names, else the message itself."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f'{exc.filename}: {exc.strerror or exc}; check the path'
+    return str(exc) or type(exc).__name__
 
 
 if __name__ == '__main__':

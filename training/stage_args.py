@@ -33,10 +33,11 @@ def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_
     parser.add_argument('--init-class', action='append', default=[], metavar='OURS=THEIRS',
                         dest='init_class', help='start a class the weights lack from one they '
                         'have, e.g. rider=person (repeatable)')
-    parser.add_argument('--epochs', type=int)
-    parser.add_argument('--imgsz', type=int)
-    parser.add_argument('--batch', type=int)
-    parser.add_argument('--seed', type=int)
+    parser.add_argument('--epochs', type=int, help='training epochs (default: recipe, else 100)')
+    parser.add_argument('--imgsz', type=int, help='square input size in pixels, a multiple of 32 '
+                        '(default: recipe, else 640)')
+    parser.add_argument('--batch', type=int, help='images per batch (default: recipe, else 16)')
+    parser.add_argument('--seed', type=int, help='random seed (default: recipe, else 0)')
     parser.add_argument('--device', help='ultralytics device: cpu, 0, or 0,1 for DDP')
     parser.add_argument('--fraction', type=float, help='use this fraction of the training images')
     parser.add_argument('--project', type=Path, help='runs folder (default: recipe or runs/vru)')

@@ -30,6 +30,8 @@ from typing import Any, Mapping
 from .errors import ArtifactMetadataError
 
 REQUIRED_KEYS = ('names', 'imgsz', 'stride')
+TASK_NAMES = {'segment': 'segmentation', 'pose': 'pose (keypoint)', 'classify': 'classification',
+              'obb': 'oriented-box (OBB)'}
 PRECISIONS = ('fp32', 'fp16', 'int8')
 FIX_HINT = ('Export the model with `vru-train export --weights W.pt` (or ultralytics '
             '`YOLO(W).export(format="onnx")`), which writes names, imgsz and stride into '
@@ -114,6 +116,12 @@ def parse_imgsz(value: Any, source: str) -> tuple[int, int]:
 
 def artifact_from_metadata(meta: Mapping[str, Any], source: str) -> ArtifactInfo:
     """Build and validate ArtifactInfo from a metadata map (ONNX props, sidecar, checkpoint)."""
+    task = str(meta.get('task', 'detect'))
+    if task != 'detect':
+        raise ArtifactMetadataError(
+            f'{source} is a {TASK_NAMES.get(task, repr(task))} model (ultralytics task '
+            f'{task!r}); this package runs detection models (task "detect"). Export a YOLOv8 '
+            'detection checkpoint, e.g. one trained by `vru-train`, with `vru-train export`.')
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ArtifactMetadataError(
@@ -134,7 +142,7 @@ def artifact_from_metadata(meta: Mapping[str, Any], source: str) -> ArtifactInfo
         stride=int(stride),
         precision=precision,
         calibration_id=meta.get('calibration_id') or None,
-        task=str(meta.get('task', 'detect')),
+        task=task,
         batch=int(batch) if isinstance(batch, int) else 1,
         source=source,
         extra={k: str(v) for k, v in meta.items() if k not in known},

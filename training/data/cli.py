@@ -82,7 +82,8 @@ def convert(source: str, out: Path, splits: dict[str, Sequence[Path]], with_car:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('source', choices=sorted(READERS))
+    parser.add_argument('source', choices=sorted(READERS),
+                        help='annotation format to convert, or yolo to merge YOLO datasets')
     parser.add_argument('--out', type=Path, required=True, help='output dataset folder')
     for split in ('train', 'val', 'test'):
         parser.add_argument(f'--{split}', nargs='+', type=Path, metavar='PATH',

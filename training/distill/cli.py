@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ..recipe import StageSettings
 from ..stage_args import add_train_arguments, dataset_names, settings_from_args
+
+if TYPE_CHECKING:  # torch is imported only when a command runs (fast --help)
+    from torch import nn
 
 
 def load_student(model: str, names: list[str], workdir: Path) -> nn.Module:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .channel_pruning import PruneSettings
-from .pipeline import PruneJob, run_job, STAGES
-from .sparsity import SCHEDULES, SparsitySchedule
+from .names import SCHEDULES, STAGES
+
+if TYPE_CHECKING:  # torch is imported only when a command runs (fast --help)
+    from .pipeline import PruneJob
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,15 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='KD teacher for the fine-tune (default: the unpruned --model)')
     parser.add_argument('--stages', default=','.join(STAGES),
                         help=f'comma-separated subset of {",".join(STAGES)} (default: all)')
-    parser.add_argument('--imgsz', type=int, default=640)
-    parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--workers', type=int, default=8)
+    parser.add_argument('--imgsz', type=int, default=640, help='square input size in pixels')
+    parser.add_argument('--batch', type=int, default=16, help='images per batch')
+    parser.add_argument('--device', default='cpu', help='ultralytics device: cpu, 0, or 0,1')
+    parser.add_argument('--workers', type=int, default=8, help='data-loader worker processes')
     parser.add_argument('--fraction', type=float, default=1.0,
                         help='share of the training images used')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
     g = parser.add_argument_group('sparsity training')
-    g.add_argument('--sparsity-epochs', type=int, default=50)
+    g.add_argument('--sparsity-epochs', type=int, default=50,
+                   help='epochs of training with the L1 penalty on BN gammas')
     g.add_argument('--lam', type=float, default=5e-4, help='L1 strength on BN gammas')
     g.add_argument('--lam-schedule', choices=SCHEDULES, default='constant',
                    help='constant, or linear ramp 0 -> lam over the epochs')
@@ -50,19 +53,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help='share of prunable channels to remove (global ranking by |gamma|)')
     g.add_argument('--threshold', type=float,
                    help='prune channels with |gamma| below this instead of a ratio')
-    g.add_argument('--min-channels', type=int, default=8)
-    g.add_argument('--round-to', type=int, default=8)
+    g.add_argument('--min-channels', type=int, default=8,
+                   help='fewest channels a layer keeps')
+    g.add_argument('--round-to', type=int, default=8,
+                   help='kept channel counts are multiples of this (tensor-core friendly)')
     g = parser.add_argument_group('fine-tune')
-    g.add_argument('--finetune-epochs', type=int, default=50)
+    g.add_argument('--finetune-epochs', type=int, default=50,
+                   help='KD fine-tune epochs of the pruned model')
     g.add_argument('--kd', type=json.loads,
                    help='KD terms as JSON, e.g. \'{"cwd": {"weight": 2.0}}\' (default: CWD only)')
     g = parser.add_argument_group('report')
     g.add_argument('--no-val', action='store_true', help='skip mAP before/after')
     g.add_argument('--latency-runs', type=int, default=30, help='0 skips the ONNX latency')
-    g.add_argument('--latency-threads', type=int, default=1)
+    g.add_argument('--latency-threads', type=int, default=1,
+                   help='ONNX Runtime threads of the latency measurement')
 
 
 def job_from_args(args: argparse.Namespace) -> PruneJob:
+    """Build the prune job the flags describe (imports torch)."""
+    from .channel_pruning import PruneSettings
+    from .pipeline import PruneJob
+    from .sparsity import SparsitySchedule
+
     stages = tuple(s.strip() for s in args.stages.split(',') if s.strip())
     return PruneJob(
         model=args.model, out=args.out, data=args.data, teacher=args.teacher, stages=stages,
@@ -77,6 +89,8 @@ def job_from_args(args: argparse.Namespace) -> PruneJob:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .pipeline import run_job
+
     result = run_job(job_from_args(args))
     print(json.dumps(result, indent=2))
     return 0

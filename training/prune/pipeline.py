@@ -35,11 +35,10 @@ from ultralytics.utils import LOGGER
 from .channel_pruning import prune_model, PruneSettings
 from .checkpoint import load_model, save_pruned
 from .finetune import finetune_pruned
+from .names import STAGES
 from .report import export_onnx, measure_cost, ModelSummary, ort_latency, write_report
 from .sparsity import SparsitySchedule, train_sparse
 from ..datasets import stage_dataset
-
-STAGES = ('sparsity', 'prune', 'finetune')
 
 
 @dataclass

@@ -35,9 +35,8 @@ from ultralytics.utils import LOGGER
 
 from .channel_pruning import head_output_layers
 from .gamma_stats import collect_gammas, gamma_stats, plot_gamma_histogram
+from .names import SCHEDULES
 from .trainers import checkpoint_module
-
-SCHEDULES = ('constant', 'linear')
 
 
 @dataclass

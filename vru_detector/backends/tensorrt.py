@@ -21,7 +21,7 @@ engine is written with a JSON sidecar (TensorRT version, GPU, ONNX sha256, model
 engine from another GPU / TensorRT / ONNX is rebuilt from the ONNX next to it, or refused.
 Inference uses its own CUDA stream and page-locked host buffers through cuda-python.
 
-Ahead-of-time build: ``python -m vru_detector.backends.tensorrt --build-only model_int8.onnx``.
+Ahead-of-time build: ``vru-build-engine --build-only model_int8.onnx``.
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from .engine_cache import (BuildTarget, check_input, concrete_shape, DEFAULT_DYN
                            EngineSidecar, file_sha256, load_sidecar, numpy_dtype, plan_engine,
                            profile_shapes, timing_cache_path, write_sidecar)
 from ..artifact import artifact_from_metadata
+from ..cli.help import HelpFormatter
 from ..errors import BackendUnavailableError, ModelLoadError, VruDetectorError
 
 if TYPE_CHECKING:  # type-checked against tensorrt-stubs; imported lazily at run time
@@ -332,24 +333,34 @@ class TensorRTBackend(Backend):
         self.engine = None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``vru-build-engine`` command line."""
     parser = argparse.ArgumentParser(
-        prog='python -m vru_detector.backends.tensorrt',
-        description='Build a TensorRT engine (+ JSON sidecar) from an ONNX, ahead of time.')
+        prog='vru-build-engine', formatter_class=HelpFormatter,
+        description='Build a TensorRT engine (+ JSON sidecar) from an ONNX, ahead of time, on '
+        'the GPU that will run it.')
     parser.add_argument('onnx', help='(Q/DQ) ONNX model')
     parser.add_argument('--build-only', action='store_true',
                         help='build (or refresh) the engine and exit')
     parser.add_argument('--engine', help='engine path (default: <onnx>.engine)')
-    parser.add_argument('--device', default='cuda:0')
+    parser.add_argument('--device', default='cuda:0', help='GPU to build for (cuda:N)')
     parser.add_argument('--max-batch', type=int, help='largest batch for dynamic-batch models')
     parser.add_argument('--workspace', type=float, help='builder workspace in GiB')
-    parser.add_argument('--verbose', action='store_true')
-    args = parser.parse_args(argv)
+    parser.add_argument('--verbose', action='store_true', help="TensorRT's verbose build log")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not Path(args.onnx).is_file():
+        print(f'vru-build-engine: error: {args.onnx}: no such file; give the (Q/DQ) ONNX that '
+              '`vru-train export` or `vru-train calibrate` wrote', file=sys.stderr)
+        return 2
     try:
         engine = build_engine(args.onnx, args.engine, args.device, args.max_batch,
                               args.workspace, verbose=args.verbose)
     except VruDetectorError as exc:
-        print(f'error: {exc}', file=sys.stderr)
+        print(f'vru-build-engine: error: {exc}', file=sys.stderr)
         return 2
     print(f'wrote {engine} and {engine.name}.json')
     if not args.build_only:

@@ -35,14 +35,22 @@ import threading
 import time
 from typing import Any, Dict, Optional
 
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType, SetParametersResult)
-import rclpy
-from rclpy.executors import ExternalShutdownException
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.utilities import get_rmw_implementation_identifier
-from rosidl_runtime_py.utilities import get_message
+try:  # rclpy comes with a sourced ROS 2, not from pip: say so instead of a traceback
+    from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                    ParameterType, SetParametersResult)
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from rclpy.utilities import get_rmw_implementation_identifier
+    from rosidl_runtime_py.utilities import get_message
+except ImportError as exc:
+    raise SystemExit(
+        f'detector_node: needs a sourced ROS 2 (Humble or Jazzy): {exc.name or exc} cannot be '
+        "imported. Run `source /opt/ros/humble/setup.bash` (or jazzy), then your workspace's "
+        '`source install/setup.bash`, and start it with `ros2 run vru_detector detector_node` '
+        'or `ros2 launch vru_detector detector.launch.py`. Without ROS, run the same detector '
+        'on files and bags with vru-detect or vru-eval-bag.') from None
 
 from .params import check_update, PARAMS, PARAMS_BY_NAME, ParamSpec, thresholds_from
 from .pipeline import DetectionPipeline
@@ -53,6 +61,7 @@ from ..frame_gate import FrameGate
 from ..health import detector_health
 from ..msgs.messages import diagnostics_msg, MessageTypes
 from ..stats import PipelineStats
+from ..tracker import make_tracker
 
 NODE_NAME = 'vru_detector'
 THRESHOLD_KEYS = ('conf', 'class_conf', 'classes')
@@ -183,7 +192,13 @@ class DetectorNode(LifecycleNode):
                 self.get_logger().error(f'activate failed: {exc}')
                 return TransitionCallbackReturn.FAILURE
         self.stats = PipelineStats()
-        self._pipeline = DetectionPipeline(self.detector, self.types, self.stats, self._styles)
+        try:
+            tracker = make_tracker(self._values['tracker'])
+        except VruDetectorError as exc:
+            self.get_logger().error(f'activate failed: {exc}')
+            return TransitionCallbackReturn.FAILURE
+        self._pipeline = DetectionPipeline(self.detector, self.types, self.stats, self._styles,
+                                           tracker=tracker)
         if self._values['warmup']:
             runs = self._pipeline.warm_up(draw=bool(self._values['debug_image']))
             self.get_logger().info(

@@ -36,6 +36,7 @@ RUNTIME_REQUIRES = [
     'rosbags-image>=0.10',
     'matplotlib>=3.7',
     'psutil>=5.9',
+    'scipy>=1.10',  # replay tracking metrics (linear_sum_assignment)
 ]
 TRAIN_REQUIRES = [
     'torch>=2.1',

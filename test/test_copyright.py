@@ -21,10 +21,6 @@ from pathlib import Path
 
 import pytest
 
-main = pytest.importorskip(
-    'ament_copyright.main', reason='ament_copyright is not on PyPI: runs under colcon test '
-    'with ROS 2 sourced').main
-
 REPO = Path(__file__).resolve().parents[1]
 EXCLUDE = ['build', 'install', 'log', 'runs', 'test_assets']
 
@@ -32,6 +28,9 @@ EXCLUDE = ['build', 'install', 'log', 'runs', 'test_assets']
 @pytest.mark.copyright
 @pytest.mark.linter
 def test_copyright(monkeypatch):
+    main = pytest.importorskip(
+        'ament_copyright.main', reason='ament_copyright is not on PyPI: runs under colcon '
+        'test with ROS 2 sourced').main
     monkeypatch.chdir(REPO)
     rc = main(argv=['.', '--exclude', *EXCLUDE])
     assert rc == 0, 'Found errors (listed above)'

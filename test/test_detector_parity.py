@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from optional import optional_import, requires
 from parity import match_detections
 import pytest
 
 from vru_detector import Detector
 
-YOLO = pytest.importorskip('ultralytics').YOLO
+ultralytics = optional_import('ultralytics')
+pytestmark = requires('ultralytics')
 
 
 def assert_parity(model_path, images, conf: float) -> int:
-    theirs_model = YOLO(str(model_path), task='detect')
+    theirs_model = ultralytics.YOLO(str(model_path), task='detect')
     ours = Detector(model_path, conf=conf)
     total = 0
     for path in images:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import socket
 
+from optional import optional_import, requires
 import pytest
-import torch
 
-pytest.importorskip('ultralytics')
+torch = optional_import('torch')
+pytestmark = requires('torch', 'ultralytics')
 
 
 def _free_port() -> int:

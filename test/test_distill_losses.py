@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import copy
 
+from optional import has, optional_import, requires
 import pytest
-import torch
 
-pytest.importorskip('ultralytics')
-
-from training.distill.config import KDConfig  # noqa: E402
-from training.distill.cwd import ChannelWiseDivergence  # noqa: E402
-from training.distill.feature_align import AdaptiveFeatureAlignLoss  # noqa: E402
-from training.distill.response import BoxDistributionDistillLoss, ScoreDistillLoss  # noqa: E402
+torch = optional_import('torch')
+pytestmark = requires('torch', 'ultralytics')
+if has('torch') and has('ultralytics'):
+    from training.distill.config import KDConfig
+    from training.distill.cwd import ChannelWiseDivergence
+    from training.distill.feature_align import AdaptiveFeatureAlignLoss
+    from training.distill.response import BoxDistributionDistillLoss, ScoreDistillLoss
 
 KD_TERMS = ('kd_cls', 'kd_box', 'kd_cwd', 'kd_feat')
 

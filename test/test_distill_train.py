@@ -19,10 +19,11 @@ import csv
 import hashlib
 from pathlib import Path
 
+from optional import optional_import, requires
 import pytest
-import torch
 
-pytest.importorskip('ultralytics')
+torch = optional_import('torch')
+pytestmark = requires('torch', 'ultralytics')
 
 FAST = {'imgsz': 160, 'batch': 8, 'fraction': 0.1, 'workers': 0, 'device': 'cpu',
         'plots': False, 'amp': False, 'seed': 0, 'deterministic': True, 'val': False}

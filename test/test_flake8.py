@@ -17,9 +17,6 @@ from pathlib import Path
 
 import pytest
 
-main_with_errors = pytest.importorskip(
-    'ament_flake8.main', reason='pip install ament-lint-flake8 (or source ROS 2)').main_with_errors
-
 REPO = Path(__file__).resolve().parents[1]
 EXCLUDE = ['build', 'install', 'log', 'runs', 'test_assets']
 
@@ -27,6 +24,9 @@ EXCLUDE = ['build', 'install', 'log', 'runs', 'test_assets']
 @pytest.mark.flake8
 @pytest.mark.linter
 def test_flake8(monkeypatch):
+    main_with_errors = pytest.importorskip(
+        'ament_flake8.main', reason='pip install ament-lint-flake8 (or source ROS 2)'
+    ).main_with_errors
     monkeypatch.chdir(REPO)  # ament_flake8 skips dot- and underscore-folders below the cwd
     rc, errors = main_with_errors(argv=['.', '--exclude', *EXCLUDE])
     assert rc == 0, f'Found {len(errors)} code style errors / warnings:\n' + '\n'.join(errors)

@@ -18,14 +18,12 @@ from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
 import numpy as np
 import pytest
-
-pytest.importorskip('rosbags')
-from vru_detector import Detector  # noqa: E402, I100
-from vru_detector.msgs.convert import numpy_to_compressed  # noqa: E402
-from vru_detector.msgs.messages import make_header, rosbags_message_types  # noqa: E402
-from vru_detector.ros.pipeline import DetectionPipeline  # noqa: E402
-from vru_detector.stats import PipelineStats  # noqa: E402
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx  # noqa: E402
+from vru_detector import Detector
+from vru_detector.msgs.convert import numpy_to_compressed
+from vru_detector.msgs.messages import make_header, rosbags_message_types
+from vru_detector.ros.pipeline import DetectionPipeline
+from vru_detector.stats import PipelineStats
+from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
 
 TYPES = rosbags_message_types()
 ENCODINGS = ['rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8', 'mono16', 'yuv422', 'yuyv', 'uyvy',

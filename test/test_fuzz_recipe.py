@@ -15,12 +15,13 @@
 """Hostile recipe files: a valid recipe loads, anything else is a RecipeError saying why."""
 from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
+from optional import requires
 import pytest
+from training.pipeline import section, SECTION_KEYS
+from training.recipe import load_recipe, RecipeError
 import yaml
 
-pytest.importorskip('ultralytics')
-from training.pipeline import section, SECTION_KEYS  # noqa: E402, I100
-from training.recipe import load_recipe, RecipeError  # noqa: E402
+pytestmark = requires('ultralytics')  # recipes check train arguments against its config
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 1000), st.floats(allow_nan=True),
                     st.text(max_size=12))

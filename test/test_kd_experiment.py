@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 
+from optional import requires
 import pytest
 
-pytest.importorskip('ultralytics')
+pytestmark = requires('torch', 'ultralytics')
 
 
 @pytest.mark.slow

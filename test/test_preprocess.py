@@ -14,18 +14,21 @@
 
 """Letterbox must match ultralytics' pixel for pixel, and undoing it must match scale_boxes."""
 import numpy as np
+from optional import optional_import, requires
 import pytest
-import torch
 
 from vru_detector.preprocess import letterbox, preprocess, to_input_tensor
 
-ultra_augment = pytest.importorskip('ultralytics.data.augment')
-ultra_ops = pytest.importorskip('ultralytics.utils.ops')
+torch = optional_import('torch')
+ultra_augment = optional_import('ultralytics.data.augment')
+ultra_ops = optional_import('ultralytics.utils.ops')
+needs_ultralytics = requires('torch', 'ultralytics')
 
 SHAPES = [(720, 1280), (426, 640), (333, 500), (480, 640), (1, 3000), (3000, 1), (100, 100),
           (37, 53), (640, 640), (1080, 1920)]
 
 
+@needs_ultralytics
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('input_shape', [(320, 320), (640, 640), (384, 640)])
 def test_letterbox_matches_ultralytics(shape, input_shape, rng):
@@ -37,6 +40,7 @@ def test_letterbox_matches_ultralytics(shape, input_shape, rng):
     assert tf.orig_shape == shape
 
 
+@needs_ultralytics
 @pytest.mark.parametrize('shape', SHAPES)
 def test_box_mapping_matches_scale_boxes(shape, rng):
     input_shape = (320, 320)

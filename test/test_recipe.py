@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optional import requires
 import pytest
 from training.recipe import load_recipe, RecipeError, stage_settings
 import yaml
 
 RECIPES = Path(__file__).resolve().parents[1] / 'training' / 'recipes'
+NEEDS_ULTRALYTICS = requires('ultralytics')  # train arguments are checked against its config
 
 
+@NEEDS_ULTRALYTICS
 @pytest.mark.parametrize('path', sorted(RECIPES.glob('*.yaml')), ids=lambda p: p.name)
 def test_shipped_recipes_validate(path):
     recipe = load_recipe(path)
@@ -33,6 +36,7 @@ def test_shipped_recipes_validate(path):
     assert set(distill.kd) == {'score', 'box', 'cwd', 'feature'}
 
 
+@NEEDS_ULTRALYTICS
 def test_defaults_and_overrides():
     s = stage_settings({'data': 'd.yaml', 'seed': 3, 'distill': {'kd': {'cwd': {'weight': 2}}}},
                        'distill')
@@ -45,10 +49,14 @@ def test_defaults_and_overrides():
     ({'teachr': {}}, 'unknown top-level key'),
     ({'teacher': {'epoch': 3}}, r"teacher: unknown key\(s\) \['epoch'\]"),
     ({'teacher': {'epochs': 0}}, 'teacher.epochs: expected a positive integer'),
-    ({'distill': {'train': {'lr00': 1}}}, 'not ultralytics train arguments'),
-    ({'distill': {'train': {'epochs': 1}}}, 'set by the stage itself'),
-    ({'distill': {'kd': {'cwd': {'tau': 1}}}}, r'distill.kd.cwd: unknown key'),
-    ({'distill': {'kd': {'score': {'temperature': 0}}}}, 'positive number'),
+    pytest.param({'distill': {'train': {'lr00': 1}}}, 'not ultralytics train arguments',
+                 marks=NEEDS_ULTRALYTICS),
+    pytest.param({'distill': {'train': {'epochs': 1}}}, 'set by the stage itself',
+                 marks=NEEDS_ULTRALYTICS),
+    pytest.param({'distill': {'kd': {'cwd': {'tau': 1}}}}, r'distill.kd.cwd: unknown key',
+                 marks=NEEDS_ULTRALYTICS),
+    pytest.param({'distill': {'kd': {'score': {'temperature': 0}}}}, 'positive number',
+                 marks=NEEDS_ULTRALYTICS),
 ])
 def test_mistakes_name_the_key(tmp_path, recipe, message):
     path = tmp_path / 'r.yaml'

@@ -19,12 +19,13 @@ import contextlib
 import io
 
 import numpy as np
+from optional import requires
 import pytest
 
 from vru_detector.replay.ground_truth import FrameTruth, GroundTruth, load_ground_truth
 from vru_detector.replay.metrics import ReplayMetrics
 
-pycocotools = pytest.importorskip('pycocotools')
+needs_pycocotools = requires('pycocotools')
 NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 
 
@@ -97,6 +98,7 @@ def ours(truth: GroundTruth, preds: list) -> ReplayMetrics:
     return m
 
 
+@needs_pycocotools
 @pytest.mark.parametrize('dataset', ['bdd', 'coco'])
 def test_map_matches_pycocotools(shared_data, dataset):
     if dataset == 'bdd':
@@ -129,6 +131,7 @@ def test_map_matches_pycocotools(shared_data, dataset):
     assert 0.1 < summary['mAP50_95'] < 0.9  # the noise makes a non-trivial score
 
 
+@needs_pycocotools
 def test_map_with_crowd_boxes_matches_pycocotools(shared_data):
     """COCO JSON keeps iscrowd boxes: they are ignore regions in both implementations."""
     truth = load_ground_truth(

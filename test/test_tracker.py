@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from optional import requires
 import pytest
 
 from vru_detector import Detector
@@ -27,7 +28,7 @@ from vru_detector.errors import VruDetectorError
 from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox, VRU_NAMES
 from vru_detector.tracker import make_tracker, Tracker, TRACKERS
 
-pytest.importorskip('trackers', reason='pip install trackers (a runtime requirement)')
+pytestmark = requires('trackers')  # pip install trackers (a runtime requirement)
 ALGORITHMS = [a for a in TRACKERS if a != 'none']
 FPS = 25.0
 

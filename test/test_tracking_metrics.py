@@ -24,11 +24,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from optional import requires
 import pytest
 
 from vru_detector.replay.tracking_metrics import TrackFrame, tracking_report
 
-trackeval = pytest.importorskip('trackeval', reason='pip install trackeval')
+pytestmark = requires('trackeval')  # tracking_report computes with it
+
 FPS = 25.0
 SEQ = 'seq'
 
@@ -85,6 +87,7 @@ def write_mot(path: Path, rows: list) -> Path:
 
 def trackeval_on_files(tmp: Path, gt: list, trk: list, n: int) -> dict:
     """Run trackeval's own MOT15 pipeline on files (the MOTChallenge reference)."""
+    trackeval = pytest.importorskip('trackeval', reason='pip install trackeval')
     from trackeval.datasets import MotChallenge2DBox
     from trackeval.metrics import CLEAR, HOTA, Identity
 

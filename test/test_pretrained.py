@@ -15,11 +15,10 @@
 """A pretrained start: head classes transferred by name, scores unchanged before training."""
 from pathlib import Path
 
+from conftest import SHARED_DATA
 import cv2
 import pytest
 import yaml
-
-from conftest import SHARED_DATA
 
 COCO_N = SHARED_DATA.parent / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 VRU = ['person', 'rider', 'bicycle', 'motorcycle', 'car']
@@ -105,7 +104,8 @@ def test_recipe_takes_weights_and_init_classes(tmp_path):
     pytest.importorskip('ultralytics')
     from training.recipe import load_recipe, RecipeError, stage_settings
 
-    recipe = {'data': 'd.yaml', 'teacher': {'weights': 'm.pt', 'init_classes': {'rider': 'person'}},
+    recipe = {'data': 'd.yaml',
+              'teacher': {'weights': 'm.pt', 'init_classes': {'rider': 'person'}},
               'distill': {'weights': 's.pt'}}
     path = tmp_path / 'r.yaml'
     path.write_text(yaml.safe_dump(recipe))

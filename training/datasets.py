@@ -94,7 +94,7 @@ def stage_datasets(data_yamls: list[Path], dest: Path) -> Path:
             first, names = cfg, cfg.get('names')
         elif cfg.get('names') != names:
             raise ValueError(f'{data_yaml}: classes {cfg.get("names")} differ from '
-                             f'{data_yamls[0]}\'s {names}; merge them by class name with '
+                             f'those of {data_yamls[0]} ({names}); merge them by class name with '
                              '`vru-train data yolo` and train on the result')
         sub = dest / data_yaml.resolve().parent.name
         stage_dataset(data_yaml, sub)

@@ -21,7 +21,7 @@ ONNX export -> INT8 calibration -> FP32-vs-INT8 evaluation -> report.md.
 Each stage runs through :class:`training.run_dir.RunDir`: skipped when its inputs (recipe
 section, upstream artifacts by hash) are unchanged, resumed from its last checkpoint when it
 was interrupted, and never overwritten once complete. The deployable result is copied to
-``OUT/student_int8.onnx`` (and ``OUT/student_fp32.onnx``), which ``vru-detect``,
+``OUT/deployable_int8.onnx`` (and ``OUT/deployable_fp32.onnx``), which ``vru-detect``,
 ``vru-eval-bag`` and the ROS node load as they are.
 
 Recipe keys beyond those of :mod:`training.recipe` (all optional)::
@@ -37,17 +37,18 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-import json
 import os
 from pathlib import Path
 import shutil
 from typing import Any
 
+from .pipeline_log import final_summary, StageProgress
 from .recipe import load_recipe, RecipeError, stage_settings, StageSettings
 from .run_dir import file_digest, RunDir, StageResult, write_json_atomic
 
 STAGES = ('teacher', 'student', 'distill', 'prune', 'export', 'calibrate', 'evaluate')
-MODELS = ('teacher', 'student', 'kd_student', 'pruned_kd_student')
+MODELS = ('teacher', 'plain_student', 'kd_student', 'pruned_kd_student')
+DEPLOYABLE = {'fp32': 'deployable_fp32.onnx', 'int8': 'deployable_int8.onnx'}
 SECTION_KEYS = {
     'prune': {'sparsity_epochs', 'finetune_epochs', 'lam', 'schedule', 'ratio',
               'min_channels', 'batch', 'imgsz', 'train'},
@@ -86,7 +87,11 @@ def _resume_or_train(workdir: Path, resuming: bool, train) -> Path:
     if resuming and last.is_file():
         from ultralytics import YOLO
 
-        YOLO(str(last)).train(resume=True)
+        from .teacher import record_trained
+
+        yolo = YOLO(str(last))
+        yolo.train(resume=True)
+        record_trained(yolo.trainer, workdir / 'train')  # a pretrained start's start.json
         return _weights(workdir / 'train')
     return train()
 
@@ -261,38 +266,53 @@ class Pipeline:
         unknown = sorted(set(stages) - set(STAGES))
         if unknown:
             raise RecipeError(f'unknown pipeline stage(s) {unknown}; expected some of {STAGES}')
+        self.progress = StageProgress({s: self._work(s) for s in STAGES if s in stages})
         done: dict[str, Path] = {}
-        for stage, key in (('teacher', 'teacher'), ('student', 'student'),
+        for stage, key in (('teacher', 'teacher'), ('student', 'plain_student'),
                            ('distill', 'kd_student'), ('prune', 'pruned_kd_student')):
             if stage in stages:
+                self.progress.start(stage)
                 getattr(self, stage)()
             if stage in self.run.manifest['stages']:  # run now or in an earlier call
                 done[key] = self.run.output(stage, 'weights')
         weights = {k: done[k] for k in MODELS if k in done}
         if 'export' not in stages:
             return self.run.manifest_path
+        self.progress.start('export')
         fp32 = {k: self.run.output('export', k) for k in self.export(weights)['outputs']}
         if 'calibrate' not in stages:
             return self.run.manifest_path
+        self.progress.start('calibrate')
         int8 = {k: self.run.output('calibrate', k) for k in self.calibrate(fp32)['outputs']}
         deploy = 'pruned_kd_student' if 'pruned_kd_student' in int8 else next(reversed(int8))
         self._publish(fp32[deploy], int8[deploy], deploy)
         if 'evaluate' not in stages:
             return self.run.manifest_path
+        self.progress.start('evaluate')
         self.evaluate(weights, fp32, int8)
         report = self.run.output('evaluate', 'report')
-        shutil.copy2(report, self.out / 'report.md')
+        # the run folder's copy links the plot where it is, in the evaluate stage's folder
+        (self.out / 'report.md').write_text(report.read_text().replace(
+            '](accuracy.png)', f']({report.parent.name}/accuracy.png)'))
         return self.out / 'report.md'
+
+    def _work(self, stage: str) -> float:
+        """Return how much work ``stage`` is, in training epochs (for the ETA)."""
+        prune = section(self.recipe, 'prune')
+        return float({'teacher': self.teacher_settings.epochs,
+                      'student': self.student_settings.epochs,
+                      'distill': self.student_settings.epochs,
+                      'prune': int(prune.get('sparsity_epochs', 50))
+                      + int(prune.get('finetune_epochs', 50))}.get(stage, 1))
 
     def _publish(self, fp32: Path, int8: Path, name: str) -> None:
         """Copy the deployable student to fixed names (atomically) and record which it is."""
-        for src, dst in ((fp32, 'student_fp32.onnx'), (int8, 'student_int8.onnx')):
+        for src, dst in ((fp32, DEPLOYABLE['fp32']), (int8, DEPLOYABLE['int8'])):
             tmp = self.out / (dst + '.tmp')
             shutil.copy2(src, tmp)
             os.replace(tmp, self.out / dst)
-        int8_sha256 = file_digest(self.out / 'student_int8.onnx')
-        self.run.manifest['deployed'] = {'model': name, 'fp32': 'student_fp32.onnx',
-                                         'int8': 'student_int8.onnx',
+        int8_sha256 = file_digest(self.out / DEPLOYABLE['int8'])
+        self.run.manifest['deployed'] = {'model': name, **DEPLOYABLE,
                                          'int8_sha256': int8_sha256}
         write_json_atomic(self.run.manifest_path, self.run.manifest)
 
@@ -317,8 +337,7 @@ def run(args: argparse.Namespace) -> int:
     except RecipeError as exc:
         print(f'vru-train pipeline: {exc}')
         return 2
-    print(f'pipeline complete: {report}')
-    if (Path(out) / 'student_int8.onnx').is_file():
-        print(f'deployable model: {Path(out) / "student_int8.onnx"}')
-    print(json.dumps({k: v['dir'] for k, v in pipeline.run.manifest['stages'].items()}))
+    rows = (pipeline.run.manifest['stages'].get('evaluate', {}).get('metrics') or {})
+    print(final_summary(pipeline.out, report, rows.get('models', []),
+                        pipeline.run.manifest.get('deployed', {}), pipeline.progress.elapsed()))
     return 0

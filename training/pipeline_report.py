@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-LABELS = {'teacher': 'teacher', 'student': 'direct student', 'kd_student': 'KD student',
+LABELS = {'teacher': 'teacher', 'plain_student': 'plain student', 'kd_student': 'KD student',
           'pruned_kd_student': 'pruned KD student'}
 
 
@@ -80,6 +80,7 @@ def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[
     from tqdm import tqdm
 
     from .evaluate import metrics_of, model_precision_and_size, validate_onnx_full
+    from .val_summary import summarize
 
     results: dict[str, dict[str, Any]] = {}
     for name in tqdm(list(fp32), desc='evaluate', unit='model'):
@@ -90,7 +91,7 @@ def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[
             if path is None:
                 continue
             full = validate_onnx_full(path, data_yaml, split, out_dir / 'val', conf)
-            row[precision] = vars(metrics_of(full))
+            row[precision] = {**vars(metrics_of(full)), **summarize(full)}
             row[f'{precision}_latency_ms'] = backend_latency_ms(path, latency_runs)
             row[f'_{precision}_result'] = full
         results[name] = row
@@ -104,7 +105,8 @@ def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[
             if full is not None and common is not None:
                 row[f'{p}_precision_at_equal_recall'] = precision_at_recall(full, common)
         if 'int8' in row:
-            row['int8_drop'] = {k: row['fp32'][k] - row['int8'][k] for k in row['fp32']}
+            row['int8_drop'] = {k: row['fp32'][k] - row['int8'][k] for k in row['fp32']
+                                if k != 'ap50'}
             base = row['fp32']['map50']
             row['int8_drop_map50_relative'] = (row['int8_drop']['map50'] / base) if base else None
     rows = list(results.values())
@@ -123,6 +125,7 @@ def markdown_report(rows: list[dict[str, Any]], data_yaml: Path, split: str) -> 
     """Render the table a user reads first, with what every number means."""
     head = ('| model | params (M) | GFLOPs | FP32 mAP50 | FP32 mAP50-95 | FP32 P | FP32 R '
             '| INT8 mAP50 | INT8 mAP50-95 | INT8 P | INT8 R | INT8 drop mAP50 (rel.) '
+            '| person AP50 FP32 | person AP50 INT8 | INT8 P/R @0.25 '
             '| P@R FP32 | P@R INT8 | ORT CPU ms FP32 | ORT CPU ms INT8 |')
     lines = [head, '|---|' + '---:|' * (head.count('|') - 2)]
     for r in rows:
@@ -134,6 +137,8 @@ def markdown_report(rows: list[dict[str, Any]], data_yaml: Path, split: str) -> 
             _pct(f.get('recall')), _pct(q.get('map50')), _pct(q.get('map50_95')),
             _pct(q.get('precision')), _pct(q.get('recall')),
             '-' if rel is None else f'{100 * rel:+.1f}%',
+            _pct(f.get('ap50', {}).get('person')), _pct(q.get('ap50', {}).get('person')),
+            f'{_pct(q.get("precision_at_0.25"))}/{_pct(q.get("recall_at_0.25"))}',
             _pct(r.get('fp32_precision_at_equal_recall')),
             _pct(r.get('int8_precision_at_equal_recall')),
             f'{r.get("fp32_latency_ms", float("nan")):.1f}',

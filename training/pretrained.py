@@ -89,7 +89,7 @@ def load_source(weights: str | Path) -> nn.Module:
 
 
 def _cls_convs(model: nn.Module) -> list[nn.Conv2d]:
-    """The last conv of each classification branch of the Detect head (rows = classes)."""
+    """Return the last conv of each class branch of the Detect head (its rows are classes)."""
     return [branch[-1] for branch in model.model[-1].cv3]
 
 

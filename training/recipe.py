@@ -26,7 +26,8 @@ Schema (every key optional unless marked; ``yaml.safe_load`` only)::
       model: yolov8l           # scale name (yolov8n/s/m/l/x, tiny, nano), a .yaml, or a .pt
       weights: null            # pretrained .pt to start from (architecture from the .pt, head
                                # classes matched to the dataset's by name; training/pretrained.py)
-      init_classes: {}         # a class the weights lack, started from one they have: {rider: person}
+      init_classes: {}         # a class the weights lack, started from one they have,
+                               # e.g. {rider: person}
       data, epochs (100), imgsz (640), batch (16), seed, device
       train: {lr0: 0.01, ...}  # any other ultralytics train argument, passed through
     distill:

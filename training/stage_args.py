@@ -29,7 +29,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, model_flag: str, model_
     parser.add_argument('--data', help='YOLO data.yaml (overrides the recipe)')
     parser.add_argument(model_flag, dest='model', help=model_help)
     parser.add_argument('--weights', help='pretrained .pt to start from (head classes matched '
-                        'by name; the architecture is the checkpoint\'s)')
+                        "by name; the architecture is the checkpoint's)")
     parser.add_argument('--init-class', action='append', default=[], metavar='OURS=THEIRS',
                         dest='init_class', help='start a class the weights lack from one they '
                         'have, e.g. rider=person (repeatable)')

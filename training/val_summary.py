@@ -45,12 +45,13 @@ def pr_at_conf(result, conf: float = OPERATING_CONF) -> tuple[float, float]:
 
 
 def summarize(result) -> dict[str, Any]:
-    """mAP50, mAP50-95, P/R (F1-optimal and at conf 0.25) and per-class AP50, as fractions."""
+    """mAP50, mAP50-95, P/R (F1-optimal, at conf 0.25 and 0.001), per-class AP50: fractions."""
     box = result.box
     p25, r25 = pr_at_conf(result)
+    p001, r001 = pr_at_conf(result, 0.001)
     return {'map50': float(box.map50), 'map50_95': float(box.map), 'precision': float(box.mp),
             'recall': float(box.mr), 'precision_at_0.25': p25, 'recall_at_0.25': r25,
-            'ap50': class_ap50(result)}
+            'precision_at_0.001': p001, 'recall_at_0.001': r001, 'ap50': class_ap50(result)}
 
 
 def validate_module(model, data: str | Path, imgsz: int, workdir: Path, batch: int = 8,

@@ -60,6 +60,10 @@ def distill(settings: StageSettings, project: Path, name: str) -> Path:
     trainer = DistillTrainer(overrides=overrides, teacher=settings.teacher, student=student,
                              kd=settings.kd)
     trainer.train()
+    if settings.weights:
+        from ..teacher import record_trained
+
+        record_trained(trainer, Path(project) / name)
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
 
 
@@ -67,8 +71,11 @@ def resume(checkpoint: Path, **overrides) -> Path:
     """Continue an interrupted KD run from its ``last.pt`` (teacher and KD settings inside)."""
     from .trainer import DistillTrainer
 
+    from ..teacher import record_trained
+
     trainer = DistillTrainer(overrides={'resume': str(checkpoint), **overrides})
     trainer.train()
+    record_trained(trainer, Path(checkpoint).parent.parent)  # no-op without a start.json
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
 
 

@@ -35,12 +35,14 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 TRUE = ('true', '1', 'yes', 'on')
 FALSE = ('', 'false', '0', 'no', 'off')
+CYCLONE_BUFFER = 4 * 1024 * 1024  # config/cyclonedds.xml: SocketReceiveBufferSize min="4MB"
+RMEM_MAX = '/proc/sys/net/core/rmem_max'
 
 
 def default_params_file() -> str:
@@ -68,6 +70,23 @@ def cyclonedds_environment(value: str) -> dict:
     return {'CYCLONEDDS_URI': 'file://' + path}
 
 
+def rmem_warning(value: str) -> str:
+    """Say so when the kernel will not grant our file's 4 MB buffer (CycloneDDS then fails)."""
+    if value.lower() not in TRUE:
+        return ''
+    try:
+        with open(RMEM_MAX) as f:
+            rmem_max = int(f.read())
+    except (OSError, ValueError):
+        return ''
+    if rmem_max >= CYCLONE_BUFFER:
+        return ''
+    return (f'cyclonedds_config:=true asks CycloneDDS for a {CYCLONE_BUFFER} byte socket '
+            f'receive buffer but net.core.rmem_max is {rmem_max}: the node will fail to start '
+            f'on rmw_cyclonedds_cpp. Run `sudo sysctl -w net.core.rmem_max={CYCLONE_BUFFER}` '
+            'first (see config/cyclonedds.xml).')
+
+
 def input_remapping(image_topic: str, compressed: bool) -> tuple:
     """Map the node's input name onto the camera topic (``/compressed`` added if missing)."""
     if compressed:
@@ -91,7 +110,8 @@ def _detector_node(context, *args, **kwargs):
     if arg('qos_reliability'):
         overrides['qos_reliability'] = arg('qos_reliability')
     params = [arg('params_file')] if arg('params_file') else []
-    return [Node(
+    warning = rmem_warning(arg('cyclonedds_config'))
+    return [LogInfo(msg='WARNING: ' + warning)] * bool(warning) + [Node(
         package='vru_detector', executable='detector_node', name=arg('node_name'),
         namespace=arg('namespace'), output='screen', emulate_tty=True,
         parameters=params + [overrides],

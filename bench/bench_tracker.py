@@ -17,6 +17,7 @@ Tracker cost per frame next to detector time, and ID quality, on the three pedes
 
     python bench/bench_tracker.py --model M.onnx [--max-frames N] [--threads 2]
     python bench/bench_tracker.py --model M.onnx --supervision-path DIR   # sv.ByteTrack too
+    python bench/bench_tracker.py --model M.onnx --trackers bytetrack --option NAME=VALUE
 
 The detector (640 px model, CPU, person class) runs once over every frame of each clip and is
 timed per frame; then every candidate tracker runs over the same detections, timed per frame,
@@ -73,7 +74,13 @@ def make_candidates(args, fps: float) -> list:
         return [SupervisionByteTrack(fps)]
     from vru_detector.tracker import Tracker
 
-    return [Tracker(name, frame_rate=fps) for name in args.trackers]
+    options = dict(_option(o) for o in args.option)
+    return [Tracker(name, frame_rate=fps, **options) for name in args.trackers]
+
+
+def _option(text: str) -> tuple[str, float]:
+    name, _, value = text.partition('=')
+    return name, float(value)
 
 
 def run_tracker(tracker, detections, stamps, keep) -> tuple[list, float]:
@@ -111,6 +118,9 @@ def main() -> None:
     p.add_argument('--threads', type=int, default=0, help='ONNX Runtime threads (0: all)')
     p.add_argument('--trackers', nargs='+', default=['bytetrack', 'sort', 'ocsort'])
     p.add_argument('--supervision-path', type=Path)
+    p.add_argument('--option', action='append', default=[], metavar='NAME=VALUE',
+                   help='library tracker option for every --trackers entry, e.g. '
+                   'track_activation_threshold=0.5')
     args = p.parse_args()
     if args.supervision_path:
         sys.path.insert(0, str(args.supervision_path))

@@ -19,14 +19,14 @@ from dataclasses import replace
 import json
 
 import numpy as np
-import pytest
+from optional import requires
 
 from vru_detector.cli.detect import main as detect_main
 from vru_detector.detections import Detections
 from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, VRU_NAMES
 from vru_detector.visualize import draw_detections
 
-pytest.importorskip('trackers', reason='pip install trackers')
+pytestmark = requires('trackers')
 
 
 def test_video_jsonl_carries_stable_track_ids(tmp_path, shared_data):

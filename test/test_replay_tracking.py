@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from optional import requires
 import pytest
 
 from vru_detector.replay.bag_images import BagImages
@@ -26,8 +27,7 @@ from vru_detector.replay.evaluate_bag import main as eval_main
 from vru_detector.replay.make_bag import main as make_main
 from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox
 
-pytest.importorskip('trackers', reason='pip install trackers')
-pytest.importorskip('trackeval', reason='pip install trackeval')
+pytestmark = requires('trackers', 'trackeval')
 GT_TOPIC = '/ground_truth/detections'
 FRAMES = 4
 

@@ -29,8 +29,8 @@ from typing import Deque, Dict, Mapping, Optional
 import numpy as np
 
 # The node's per-frame stages, in order (the keys of ``stage_p50_ms``); see ros/pipeline.py.
-STAGES = ('conversion', 'preprocess', 'inference', 'postprocess', 'messages', 'debug_image',
-          'publish')
+STAGES = ('conversion', 'preprocess', 'inference', 'postprocess', 'tracking', 'messages',
+          'debug_image', 'publish')
 
 
 class RateMeter:
@@ -120,6 +120,8 @@ class StatsSnapshot:
     processing_p50_ms: float = math.nan
     processing_p95_ms: float = math.nan
     stage_p50_ms: Dict[str, float] = field(default_factory=dict)
+    active_tracks: Optional[int] = None  # None: tracking is off
+    track_resets: Optional[int] = None   # tracks dropped on a stamp jumping backwards
 
     def as_strings(self) -> Dict[str, str]:
         """Flat key -> value strings (diagnostic_msgs/KeyValue needs strings)."""
@@ -144,6 +146,9 @@ class StatsSnapshot:
             values[f'stage_{stage}_p50_ms'] = ms(v)
         for reason, n in sorted(self.skipped_by_reason.items()):
             values[f'skipped_{reason}'] = str(n)
+        if self.active_tracks is not None:
+            values['active_tracks'] = str(self.active_tracks)
+            values['track_resets'] = str(self.track_resets or 0)
         return values
 
 
@@ -168,6 +173,8 @@ class PipelineStats:
         self.dropped = 0
         self.skipped: Counter = Counter()
         self._last_input: Optional[float] = None
+        self.active_tracks: Optional[int] = None
+        self.track_resets: Optional[int] = None
 
     def on_input(self, now: float) -> None:
         """Count an arrived frame."""
@@ -179,6 +186,11 @@ class PipelineStats:
         """Count ``n`` frames replaced by newer ones before inference."""
         with self._lock:
             self.dropped += n
+
+    def on_tracks(self, active: int, resets: int) -> None:
+        """Record the tracker's confirmed live tracks and its resets so far."""
+        with self._lock:
+            self.active_tracks, self.track_resets = int(active), int(resets)
 
     def on_skip(self, reason: str) -> None:
         """Count a frame that could not be processed; ``reason`` is a key like 'bad_encoding'."""
@@ -223,4 +235,5 @@ class PipelineStats:
                 processing_p50_ms=self.processing_ms.p50,
                 processing_p95_ms=self.processing_ms.p95,
                 stage_p50_ms={stage: w.p50 for stage, w in self.stage_ms.items()},
+                active_tracks=self.active_tracks, track_resets=self.track_resets,
             )

@@ -132,7 +132,8 @@ def detections_to_msg(dets: Detections, header: Any, types: MessageTypes) -> Any
     vision_msgs/Detection2DArray for ``dets`` with the input image's header (stamp, frame_id).
 
     Boxes are in pixels of the input image; ``results[0].hypothesis.class_id`` is the class
-    name and ``.score`` the confidence, highest first.
+    name and ``.score`` the confidence, highest first. ``id`` is the track ID of tracked
+    detections ('' while a track is not confirmed, and without a tracker).
     """
     # Per frame, not per box: one header copy and one identity pose, shared by every Detection2D
     # (nothing mutates them after this), and the box arithmetic done once in numpy. At 100
@@ -143,6 +144,8 @@ def detections_to_msg(dets: Detections, header: Any, types: MessageTypes) -> Any
     cx, cy = ((xyxy[:, 0] + xyxy[:, 2]) / 2).tolist(), ((xyxy[:, 1] + xyxy[:, 3]) / 2).tolist()
     w, h = (xyxy[:, 2] - xyxy[:, 0]).tolist(), (xyxy[:, 3] - xyxy[:, 1]).tolist()
     scores = np.asarray(dets.scores, np.float64).tolist()
+    track_ids = [''] * len(scores) if dets.track_ids is None else [
+        str(int(t)) if t >= 0 else '' for t in dets.track_ids]
     Pose2D, Point2D, Box = types.Pose2D, types.Point2D, types.BoundingBox2D
     Hyp, HypWithPose, Detection2D = (types.ObjectHypothesis, types.ObjectHypothesisWithPose,
                                      types.Detection2D)
@@ -150,8 +153,9 @@ def detections_to_msg(dets: Detections, header: Any, types: MessageTypes) -> Any
         Detection2D(header=out_header, results=[HypWithPose(
             hypothesis=Hyp(class_id=str(label), score=score), pose=pose)],
             bbox=Box(center=Pose2D(position=Point2D(x=x, y=y), theta=0.0), size_x=bw,
-                     size_y=bh), id='')
-        for label, score, x, y, bw, bh in zip(dets.labels, scores, cx, cy, w, h)]
+                     size_y=bh), id=track_id)
+        for label, score, x, y, bw, bh, track_id in zip(dets.labels, scores, cx, cy, w, h,
+                                                        track_ids)]
     return types.Detection2DArray(header=out_header, detections=detections)
 
 

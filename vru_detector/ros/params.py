@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..detector import class_thresholds
 from ..errors import VruDetectorError
+from ..tracker import DEFAULT_TRACKER, TRACKERS
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ PARAMS: Tuple[ParamSpec, ...] = (
               'false leaves it unconfigured for a lifecycle manager.', read_only=True),
     ParamSpec('lazy_subscribe', False, 'Subscribe to the camera only while detections or the '
               'debug image have subscribers (checked every second).', read_only=True),
+    ParamSpec('tracker', DEFAULT_TRACKER, 'Multi-object tracker giving each detection a track '
+              'ID in Detection2D.id (empty until a track is confirmed); none turns it off. '
+              'Header stamps are its clock: tracks survive dropped frames, and a stamp that '
+              'jumps backwards (a looping bag) resets them. bytetrack is the default: fewest ID '
+              'switches on the MOT clips for under 1% of the detector time '
+              '(docs/tracking.md).', read_only=True, choices=TRACKERS),
 )
 PARAMS_BY_NAME: Dict[str, ParamSpec] = {p.name: p for p in PARAMS}
 RUNTIME_PARAMS = tuple(p.name for p in PARAMS if not p.read_only)

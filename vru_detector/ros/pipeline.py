@@ -15,7 +15,8 @@
 """
 One camera message in, the node's output messages out: the per-frame work of detector_node.
 
-Conversion, detection, message building, publishing (through callables the node passes in),
+Conversion, detection, tracking (optional: the header stamp is the tracker's clock, so tracks
+survive dropped frames), message building, publishing (through callables the node passes in),
 latency and skip accounting, with no ROS calls, so it is tested with rosbags message classes.
 Pipeline latency is the ROS clock read right after the detections are published, minus the
 image's header stamp (Autoware's ``pipeline_latency_ms``): everything the node did to the frame
@@ -68,12 +69,14 @@ class DetectionPipeline:
 
     def __init__(self, detector: Any, types: MessageTypes, stats: PipelineStats,
                  styles: Optional[Dict[str, Any]] = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 tracker: Any = None) -> None:
         self.detector = detector
         self.types = types
         self.stats = stats
         self.styles = styles or {}
         self.monotonic = monotonic
+        self.tracker = tracker  # vru_detector.tracker.Tracker, or None: no track IDs
 
     def _color_of(self, name: str, class_id: int) -> Any:
         return color_for(name, class_id, self.styles)
@@ -101,6 +104,11 @@ class DetectionPipeline:
             self.stats.on_skip('inference_error')
             return FrameResult(skipped='inference_error', error=f'skipped a frame: {exc}')
         t2 = time.perf_counter()
+        if self.tracker is not None:
+            stamp = stamp_seconds(msg.header)
+            dets = self.tracker.update(dets, stamp if stamp > 0 else self.monotonic())
+            self.stats.on_tracks(self.tracker.active_tracks, self.tracker.resets)
+        t_track = time.perf_counter()
         result = FrameResult(detections=detections_to_msg(dets, msg.header, self.types),
                              inference_ms=self.detector.times.inference_ms)
         t3 = time.perf_counter()
@@ -118,7 +126,8 @@ class DetectionPipeline:
             # the detector's own split; what it does outside its timers counts as preprocess
             'preprocess': (t2 - t1) * 1e3 - times.inference_ms - times.postprocess_ms,
             'inference': times.inference_ms, 'postprocess': times.postprocess_ms,
-            'messages': (t3 - t2) * 1e3, 'publish': (t4 - t3) * 1e3, 'debug_image': math.nan}
+            'tracking': (t_track - t2) * 1e3, 'messages': (t3 - t_track) * 1e3,
+            'publish': (t4 - t3) * 1e3, 'debug_image': math.nan}
         if draw:
             result.debug_image = numpy_to_image(
                 draw_detections(image, dets, color_of=self._color_of), 'bgr8',
@@ -153,4 +162,6 @@ class DetectionPipeline:
                 times.append((time.perf_counter() - t0) * 1e3)
         finally:
             self.stats = stats
+            if self.tracker is not None:
+                self.tracker.reset()  # no track of the synthetic frame survives
         return times

@@ -37,6 +37,10 @@ RUNTIME_REQUIRES = [
     'matplotlib>=3.7',
     'psutil>=5.9',
     'scipy>=1.10',  # replay tracking metrics (linear_sum_assignment)
+    # tracking (docs/tracking.md): Roboflow's trackers (ByteTrack/SORT/OC-SORT, no torch; it
+    # needs numpy>=2) and trackeval, the MOTChallenge metrics of vru-eval-bag --tracking
+    'trackers>=2.6,<3',
+    'trackeval>=1.3',
 ]
 TRAIN_REQUIRES = [
     'torch>=2.1',

@@ -24,14 +24,21 @@ pruned share of channels is as close as possible to the requested ratio *after* 
 keeps at least ``min_channels`` and a multiple of ``round_to`` channels (moving the cut by one
 channel changes the pruned count by at most ``round_to``, so the ratio is reached within
 ``round_to / prunable channels`` unless the minimums make it unreachable). The plan is
-explicit (which channels of which BatchNorm go), so it can be checked: zeroing those channels'
-gamma and beta changes nothing downstream.
+explicit (which channels of which BatchNorm go), so it can be checked.
+
+A channel whose gamma is ~0 still outputs a constant, ``act(beta)`` (summed over an Add, kept
+by concat, max-pool and upsample). Removing it would drop that constant from every consumer, so
+before removal it is folded into each consuming conv: ``W[:, c].sum() * constant`` moves into
+the conv's BatchNorm running mean (or its bias, for the Detect head's output convs). The pruned
+model then equals the unpruned one with the planned gammas set to 0, betas kept, exactly for
+1x1 consumers and away from the zero-padded border for 3x3 ones.
 
 The Detect head's final 1x1 convs (box and class outputs) and the DFL integral conv are never
 pruned (their outputs are the model's output format); their inputs may shrink.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 import math
 from typing import Any, Callable
@@ -266,8 +273,82 @@ def plan_pruning(model: nn.Module, settings: PruneSettings, graph: Any = None) -
     return PrunePlan(settings=settings, threshold=threshold, groups=plans)
 
 
-def apply_plan(model: nn.Module, plan: PrunePlan, graph: Any) -> None:
-    """Remove the planned channels from ``model`` (the model ``graph`` was traced on)."""
+def _removed_inputs(graph: Any, model: nn.Module, plan: PrunePlan) -> dict[str, set[int]]:
+    """Conv name -> the input channels pruning removes from it (every group, every consumer)."""
+    modules = dict(model.named_modules())
+    name_of = graph._module2name
+    removed: dict[str, set[int]] = {}
+    for gp in plan.groups:
+        if not gp.pruned:
+            continue
+        root = modules[gp.root]
+        for dep, idxs in graph.get_pruning_group(
+                root, graph.get_pruner_of_module(root).prune_out_channels, gp.pruned):
+            target = dep.target.module
+            if (isinstance(target, nn.Conv2d) and target.groups == 1
+                    and graph.is_in_channel_pruning_fn(dep.handler)):
+                removed.setdefault(name_of[target], set()).update(_idx(i) for i in idxs)
+    return removed
+
+
+@torch.no_grad()
+def fold_pruned_constants(model: nn.Module, plan: PrunePlan, graph: Any) -> int:
+    """
+    Move the constant the planned channels output into their consumers; returns convs changed.
+
+    The constants are read, not derived: a copy of the model with the planned gammas set to 0
+    runs once and each consumer records its to-be-removed input channels (constant maps).
+    """
+    removed = _removed_inputs(graph, model, plan)
+    if not removed:
+        return 0
+    reference = copy.deepcopy(model).eval()
+    zero_planned_channels(reference, plan)
+    ref_modules = dict(reference.named_modules())
+    constants: dict[str, torch.Tensor] = {}
+
+    def recorder(name: str, idxs: list[int]) -> Callable:
+        def hook(_module: nn.Module, inputs: tuple) -> None:
+            x = inputs[0][0, idxs]
+            h, w = x.shape[-2:]
+            constants[name] = x[:, h // 2, w // 2].clone()  # constant maps: any pixel will do
+        return hook
+
+    order = {name: sorted(idxs) for name, idxs in removed.items()}
+    handles = [ref_modules[name].register_forward_pre_hook(recorder(name, idxs))
+               for name, idxs in order.items()]
+    try:
+        device = next(model.parameters()).device
+        size = plan.settings.imgsz
+        reference(torch.zeros(1, 3, size, size, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    modules = dict(model.named_modules())
+    bn_after = {id(m.conv): m.bn for m in model.modules()
+                if isinstance(getattr(m, 'conv', None), nn.Conv2d)
+                and isinstance(getattr(m, 'bn', None), nn.BatchNorm2d)}
+    for name, idxs in order.items():
+        conv = modules[name]
+        delta = (conv.weight[:, idxs].sum((2, 3)) * constants[name].to(conv.weight)).sum(1)
+        bn = bn_after.get(id(conv))
+        if bn is not None:
+            bn.running_mean.sub_(delta)
+        elif conv.bias is not None:
+            conv.bias.add_(delta)
+        else:
+            conv.bias = nn.Parameter(delta.clone())
+    return len(order)
+
+
+def apply_plan(model: nn.Module, plan: PrunePlan, graph: Any, fold: bool = True) -> None:
+    """
+    Remove the planned channels from ``model`` (the model ``graph`` was traced on).
+
+    ``fold`` first moves their constant output into the consumers (see the module docstring).
+    """
+    if fold:
+        fold_pruned_constants(model, plan, graph)
     modules = dict(model.named_modules())
     for gp in plan.groups:
         if not gp.pruned:
@@ -283,13 +364,11 @@ def apply_plan(model: nn.Module, plan: PrunePlan, graph: Any) -> None:
 
 @torch.no_grad()
 def zero_planned_channels(model: nn.Module, plan: PrunePlan) -> None:
-    """Set gamma and beta of every planned channel to 0 (the unpruned equivalent of pruning)."""
+    """Set gamma of every planned channel to 0, beta kept (the unpruned equivalent of pruning)."""
     modules = dict(model.named_modules())
     for gp in plan.groups:
         for name, idxs in gp.bn_channels.items():
-            bn = modules[name]
-            bn.weight[idxs] = 0.0
-            bn.bias[idxs] = 0.0
+            modules[name].weight[idxs] = 0.0
 
 
 def prune_model(model: nn.Module, settings: PruneSettings) -> PrunePlan:

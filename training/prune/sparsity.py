@@ -15,11 +15,21 @@
 """
 Sparsity-aware training: an L1 penalty on BatchNorm scales (network slimming).
 
-The penalty ``lambda * sum|gamma|`` enters as its subgradient ``lambda * sign(gamma)`` added
-to ``gamma.grad`` after AMP unscaling and gradient clipping, right before the optimizer step,
-so its strength is exactly ``lambda`` whatever the loss scale or clipping did. Channels whose
-gamma reaches ~0 carry no signal and can be pruned with almost no loss. The Detect head's
-output convs are never touched (they have no BatchNorm and define the output format).
+Network slimming (Liu et al. 2017) minimises ``mean loss + lambda * sum|gamma|``. The penalty
+enters as its subgradient, added to ``gamma.grad`` after AMP unscaling and gradient clipping,
+right before the optimizer step. Two things keep ``lam`` on the paper's scale:
+
+* ultralytics' loss is the per-image loss times the batch size, summed over ``accumulate``
+  batches (x world size under DDP) before a step, so the subgradient is scaled the same way:
+  ``gamma.grad += lam * batch * world * accumulate * sign(gamma)``. One SGD step (no momentum)
+  then moves gamma by ``lr * batch * world * accumulate * lam``, exactly what the paper's step
+  on a mean loss moves it by at ultralytics' learning rate.
+* the optimizer is SGD, always: ``optimizer=auto`` picks AdamW for short runs, and Adam divides
+  every gradient by its running RMS, so ``lam * sign(gamma)`` would no longer mean ``lam``.
+
+The paper used lambda 1e-4 (CIFAR) and 1e-5 (ImageNet). Channels whose gamma reaches ~0 carry
+a constant and are pruned (the constant folded into the next layer). The Detect head's output
+convs are never touched (they have no BatchNorm and define the output format).
 """
 from __future__ import annotations
 
@@ -87,6 +97,12 @@ class SparsityTrainer(DetectionTrainer):
 
     def __init__(self, *args, schedule: SparsitySchedule | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        chosen = str(self.args.optimizer)
+        if chosen not in ('auto', 'SGD'):
+            raise ValueError(f'sparsity training runs with SGD (the L1 step lam*sign(gamma) '
+                             f'only means lam under SGD; Adam-type optimizers rescale it); '
+                             f'got optimizer={chosen!r}: drop the option or pass SGD')
+        self.args.optimizer = 'SGD'
         self.schedule = schedule or SparsitySchedule()
         self._targets: list[nn.BatchNorm2d] | None = None
         self._targets_of: int | None = None
@@ -112,11 +128,16 @@ class SparsityTrainer(DetectionTrainer):
     def current_lambda(self) -> float:
         return self.schedule.lam_at(self.epoch, self.epochs)
 
+    def loss_scale(self) -> int:
+        """How many images' (per-image) losses the gradient of one step sums."""
+        world = max(int(getattr(self, 'world_size', 1) or 1), 1)
+        return int(self.batch_size) * world * int(self.accumulate)
+
     def optimizer_step(self):
         """Run the stock step (unscale, clip, step, EMA), adding the L1 subgradient first."""
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
-        add_l1_subgradient(self.sparsity_bns(), self.current_lambda())
+        add_l1_subgradient(self.sparsity_bns(), self.current_lambda() * self.loss_scale())
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad()

@@ -41,12 +41,22 @@ def shortened_demo(tmp_path: Path, data_yaml: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_demo_pipeline_end_to_end_and_resume(tmp_path, bdd_yaml, street_images, capsys):
+def test_demo_pipeline_end_to_end_and_resume(tmp_path, bdd_yaml, street_images, capfd):
     pytest.importorskip('ultralytics')
     from training.cli import main
 
     recipe, out = shortened_demo(tmp_path, bdd_yaml), tmp_path / 'run'
     assert main(['pipeline', str(recipe), '--out', str(out)]) == 0
+    log = capfd.readouterr().out
+    for k, stage in enumerate(('teacher', 'student', 'distill', 'prune', 'export', 'calibrate',
+                               'evaluate'), 1):
+        assert f'[stage {k}/7] {stage}: ' in log
+    assert 'ETA ~' in log
+    for noise in ('Freezing layer', 'no model scale passed', 'no one-to-one head',
+                  "'half' is deprecated"):
+        assert noise not in log, f'{noise!r} is still logged'
+    assert f'deployable model (pruned_kd_student, INT8): {out / "deployable_int8.onnx"}' in log
+    assert 'pruned KD student' in log.split('pipeline complete in')[-1]  # the summary table
     manifest = json.loads((out / 'manifest.json').read_text())
     assert list(manifest['stages']) == ['teacher', 'student', 'distill', 'prune', 'export',
                                         'calibrate', 'evaluate']
@@ -54,22 +64,26 @@ def test_demo_pipeline_end_to_end_and_resume(tmp_path, bdd_yaml, street_images, 
     assert manifest['deployed']['model'] == 'pruned_kd_student'
 
     rows = {r['model']: r for r in json.loads((out / 'evaluate' / 'metrics.json').read_text())}
-    assert set(rows) == {'teacher', 'student', 'kd_student', 'pruned_kd_student'}
+    assert set(rows) == {'teacher', 'plain_student', 'kd_student', 'pruned_kd_student'}
     for row in rows.values():
         assert {'map50', 'map50_95', 'precision', 'recall'} <= set(row['fp32']) == set(row['int8'])
         assert row['fp32_latency_ms'] > 0 and row['int8_latency_ms'] > 0
     assert rows['pruned_kd_student']['params'] < rows['kd_student']['params']
-    assert rows['student']['params'] < rows['teacher']['params']
+    assert rows['plain_student']['params'] < rows['teacher']['params']
     report = (out / 'report.md').read_text()
     assert 'pruned KD student' in report and 'INT8 drop' in report
     assert (out / 'evaluate' / 'accuracy.png').stat().st_size > 1000
+    assert '![accuracy](evaluate/accuracy.png)' in report  # the link works from the run folder
+    calibrated = {p.name for p in (out / 'calibrate').glob('*.onnx')}
+    assert {'plain_student_int8.onnx', 'pruned_kd_student_int8.onnx'} <= calibrated
+    assert not list(out.rglob('student_int8.onnx'))  # no two models share a name
 
-    det = Detector(out / 'student_int8.onnx', conf=0.001)
+    det = Detector(out / 'deployable_int8.onnx', conf=0.001)
     assert det.info.precision == 'int8' and det.info.calibration_id
     assert det(cv2.imread(str(street_images[0]))).image_shape == (720, 1280)
 
-    int8_before = (out / 'student_int8.onnx').read_bytes()
-    capsys.readouterr()
+    int8_before = (out / 'deployable_int8.onnx').read_bytes()
+    capfd.readouterr()
     assert main(['pipeline', str(recipe), '--out', str(out)]) == 0  # nothing changed: all skipped
-    assert capsys.readouterr().out.count('up to date') == 7
-    assert (out / 'student_int8.onnx').read_bytes() == int8_before
+    assert capfd.readouterr().out.count('up to date') == 7
+    assert (out / 'deployable_int8.onnx').read_bytes() == int8_before

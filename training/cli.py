@@ -97,8 +97,10 @@ def run_stage(name: str, stage: argparse.ArgumentParser, module, args) -> int:
     import yaml
 
     from .cli_inputs import check_inputs
+    from .pipeline_log import quiet_ultralytics
     from .recipe import RecipeError
 
+    quiet_ultralytics()
     try:
         check_inputs(name, stage, args)
         return int(module.run(args) or 0)

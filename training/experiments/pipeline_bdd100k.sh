@@ -62,6 +62,6 @@ PY
   python -c 'import torch, ultralytics; print("torch", torch.__version__, "ultralytics", ultralytics.__version__)'
 } > "$OUT/environment.txt"
 vru-train pipeline "$OUT/recipe.yaml" --data "$DATA" --out "$WORK" 2>&1 | tee "$OUT/pipeline.log"
-cp "$WORK/report.md" "$WORK/manifest.json" "$OUT/"
+cp "$WORK/evaluate/report.md" "$WORK/manifest.json" "$OUT/"  # its plot link: accuracy.png beside
 cp "$WORK/evaluate/metrics.json" "$WORK/evaluate/accuracy.png" "$OUT/" 2>/dev/null || true
-cp "$WORK/student_int8.onnx" "$OUT/" 2>/dev/null || true
+cp "$WORK/deployable_int8.onnx" "$OUT/" 2>/dev/null || true

@@ -41,7 +41,7 @@ def _run(tmp_path: Path, rows: list[dict]) -> Path:
 
 
 def test_answers_follow_the_numbers(tmp_path):
-    rows = [_row('teacher', 11e6, 0.40, 0.30, 0.5), _row('student', 3e6, 0.30, 0.29, 0.4),
+    rows = [_row('teacher', 11e6, 0.40, 0.30, 0.5), _row('plain_student', 3e6, 0.30, 0.29, 0.4),
             _row('kd_student', 3e6, 0.33, 0.32, 0.45),
             _row('pruned_kd_student', 1e6, 0.31, 0.30, 0.42)]
     doc = tmp_path / 'doc.md'
@@ -57,7 +57,7 @@ def test_answers_follow_the_numbers(tmp_path):
 
 
 def test_a_partial_run_says_what_is_still_to_run(tmp_path):
-    rows = [_row('teacher', 11e6, 0.40, 0.30, 0.5), _row('student', 3e6, 0.30, 0.29, 0.4),
+    rows = [_row('teacher', 11e6, 0.40, 0.30, 0.5), _row('plain_student', 3e6, 0.30, 0.29, 0.4),
             _row('kd_student', 3e6, 0.28, 0.20, 0.35)]
     text = render(_run(tmp_path, rows), tmp_path / 'doc.md', 'bash x.sh')
     assert '**(a) Does KD beat the direct student (same start, epochs, seed)?** **no**' in text

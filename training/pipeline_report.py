@@ -106,7 +106,7 @@ def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[
                 row[f'{p}_precision_at_equal_recall'] = precision_at_recall(full, common)
         if 'int8' in row:
             row['int8_drop'] = {k: row['fp32'][k] - row['int8'][k] for k in row['fp32']
-                                if k != 'ap50'}
+                                if k not in ('ap50', 'pr_at_0.25')}
             base = row['fp32']['map50']
             row['int8_drop_map50_relative'] = (row['int8_drop']['map50'] / base) if base else None
     rows = list(results.values())

@@ -44,6 +44,16 @@ def pr_at_conf(result, conf: float = OPERATING_CONF) -> tuple[float, float]:
     return float(p[:, i].mean()), float(r[:, i].mean())
 
 
+def class_pr_at_conf(result, conf: float = OPERATING_CONF) -> dict[str, tuple[float, float]]:
+    """Precision and recall of each class's detections scoring at least ``conf``, by name."""
+    p, r = np.asarray(result.box.p_curve), np.asarray(result.box.r_curve)
+    if p.size == 0:
+        return {}
+    i = min(int(round(conf * (p.shape[1] - 1))), p.shape[1] - 1)
+    return {str(result.names[int(c)]): (float(p[k, i]), float(r[k, i]))
+            for k, c in enumerate(result.box.ap_class_index)}
+
+
 def summarize(result) -> dict[str, Any]:
     """mAP50, mAP50-95, P/R (F1-optimal, at conf 0.25 and 0.001), per-class AP50: fractions."""
     box = result.box
@@ -51,7 +61,8 @@ def summarize(result) -> dict[str, Any]:
     p001, r001 = pr_at_conf(result, 0.001)
     return {'map50': float(box.map50), 'map50_95': float(box.map), 'precision': float(box.mp),
             'recall': float(box.mr), 'precision_at_0.25': p25, 'recall_at_0.25': r25,
-            'precision_at_0.001': p001, 'recall_at_0.001': r001, 'ap50': class_ap50(result)}
+            'precision_at_0.001': p001, 'recall_at_0.001': r001, 'ap50': class_ap50(result),
+            'pr_at_0.25': class_pr_at_conf(result)}
 
 
 def validate_module(model, data: str | Path, imgsz: int, workdir: Path, batch: int = 8,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROWS = (('teacher', 'teacher', 'teacher'),
-        ('student', 'direct student', 'student'),
+        ('plain_student', 'direct student', 'student'),
         ('kd_student', 'KD student', 'distill'),
         ('pruned_kd_student', 'pruned KD student', 'prune'))
 PAPER = {'teacher_int8': -23.0, 'kd_int8': -5.6, 'prune_params': -73.5, 'prune_ap50': -2.7}
@@ -123,7 +123,7 @@ def start_table(starts: dict[str, Any]) -> list[str]:
 
 def answers(rows: dict[str, Any]) -> list[str]:
     """Questions (a), (b), (c), each answered from the numbers or marked as still to run."""
-    t, d, k, p = (rows.get(x) for x in ('teacher', 'student', 'kd_student',
+    t, d, k, p = (rows.get(x) for x in ('teacher', 'plain_student', 'kd_student',
                                         'pruned_kd_student'))
     out = []
     if d and k:

@@ -1,0 +1,120 @@
+# Copyright 2026 vru_detector maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Which CPU fine-tuning settings improve on the pretrained start: a small, resumable sweep.
+
+Each trial fine-tunes Ultralytics' COCO YOLOv8n on the street images with one set of
+settings and records its start (epoch 0) and trained figures at the same image size; a
+finished trial is skipped on a rerun. The page lists every trial, so what did not work is on
+record too::
+
+    python -m training.experiments.finetune_sweep --out runs/finetune_sweep \
+        --doc docs/results/2026-12-01-finetune-settings.md [--trials A B]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+SHARED = Path('../shared')
+DATASETS = [SHARED / 'data' / n / 'data.yaml' for n in ('bdd100k_vru', 'coco_vru',
+                                                         'coco128_vru')]
+COCO_N = SHARED / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
+BASE = {'amp': False, 'workers': 2, 'plots': False}
+# name -> (what it tests, stage settings); all at 480 px, 2 epochs, seed 0
+TRIALS: dict[str, tuple[str, dict[str, Any]]] = {
+    'sgd_frozen': ('SGD lr0 0.002, backbone frozen, no warm-up, no mosaic',
+                   {'optimizer': 'SGD', 'lr0': 0.002, 'freeze': 10, 'warmup_epochs': 0,
+                    'mosaic': 0.0}),
+    'auto_frozen': ("ultralytics' automatic optimizer (AdamW, lr from the class count), "
+                    'backbone frozen, 1 warm-up epoch', {'freeze': 10, 'warmup_epochs': 1}),
+    'auto_full': ("ultralytics' automatic optimizer, nothing frozen, 1 warm-up epoch",
+                  {'warmup_epochs': 1}),
+    'rider_fresh': ('as auto_frozen, but rider starts fresh instead of from person',
+                    {'freeze': 10, 'warmup_epochs': 1}),
+}
+
+
+def run_trial(name: str, out: Path, data: Path, epochs: int, imgsz: int) -> dict[str, Any]:
+    """Fine-tune one trial (skipped when its start.json already has trained figures)."""
+    from training.recipe import StageSettings
+    from training.teacher import train_from_pretrained
+
+    record = out / name / 'train' / 'start.json'
+    if record.is_file() and 'trained' in json.loads(record.read_text()):
+        return json.loads(record.read_text())
+    init = {} if name == 'rider_fresh' else {'rider': 'person'}
+    settings = StageSettings(model='yolov8n', data=str(data), epochs=epochs, imgsz=imgsz,
+                             batch=16, seed=0, device='cpu',
+                             train={**BASE, **TRIALS[name][1]}, weights=str(COCO_N),
+                             init_classes=init)
+    train_from_pretrained(settings, out / name, 'train')
+    return json.loads(record.read_text())
+
+
+def render(results: dict[str, dict[str, Any]], epochs: int, imgsz: int) -> str:
+    def pct(d: dict[str, Any] | None, *keys: str) -> str:
+        for key in keys:
+            d = (d or {}).get(key)
+        return '-' if d is None else f'{100 * d:.1f}'
+
+    lines = ['| trial | settings | person AP50 start -> trained | rider AP50 start -> trained '
+             '| mAP50 start -> trained |', '|---|---|---:|---:|---:|']
+    for name, r in results.items():
+        s, t = r['start'], r.get('trained')
+        lines.append(f'| {name} | {TRIALS[name][0]} | {pct(s, "ap50", "person")} -> '
+                     f'{pct(t, "ap50", "person")} | {pct(s, "ap50", "rider")} -> '
+                     f'{pct(t, "ap50", "rider")} | {pct(s, "map50")} -> {pct(t, "map50")} |')
+    return '\n'.join([
+        '# Fine-tuning the COCO YOLOv8n on the street images: what was tried on the CPU', '',
+        f'Each trial: Ultralytics\' COCO YOLOv8n, head classes matched by name, {epochs} epochs '
+        f'at {imgsz} px on the train splits of bdd100k_vru, coco_vru and coco128_vru (441 '
+        'images), batch 16, seed 0; validated on bdd100k_vru val (100 frames, 155 pedestrians, 7 '
+        'riders) at the same size by ultralytics\' validator. One seed: differences of a point or '
+        'two are within noise on 100 frames.', '',
+        'Command: `python -m training.experiments.finetune_sweep --out runs/finetune_sweep '
+        '--doc <this file>`', '', *lines, ''])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='python -m training.experiments.finetune_sweep', description=__doc__.split('\n')[1],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--out', type=Path, default=Path('runs/finetune_sweep'),
+                        help='runs folder (resumable)')
+    parser.add_argument('--doc', type=Path, help='markdown page to write')
+    parser.add_argument('--trials', nargs='+', choices=list(TRIALS), default=list(TRIALS),
+                        help='trials to run, in order')
+    parser.add_argument('--epochs', type=int, default=2, help='epochs per trial')
+    parser.add_argument('--imgsz', type=int, default=480, help='training and validation size')
+    args = parser.parse_args(argv)
+    from training.datasets import stage_datasets
+
+    data = stage_datasets(DATASETS, args.out / 'data')
+    results = {}
+    for i, name in enumerate(args.trials, 1):
+        print(f'[trial {i}/{len(args.trials)}] {name}: {TRIALS[name][0]}', flush=True)
+        results[name] = run_trial(name, args.out, data, args.epochs, args.imgsz)
+        if args.doc:
+            args.doc.parent.mkdir(parents=True, exist_ok=True)
+            args.doc.write_text(render(results, args.epochs, args.imgsz))
+    print(render(results, args.epochs, args.imgsz))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

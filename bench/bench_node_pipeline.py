@@ -210,17 +210,16 @@ def main() -> None:
         return startup(model, msgs, types, serialize)
     detector = Detector(model)
     rows = []
+    shown = [s for s in STAGES if s not in ('debug_image', 'tracking')]  # no tracker here
     for label, conf, max_det in CASES:  # interleaved twice: the machine is shared
         detector.set_thresholds(conf)
         detector.max_det = max_det
         runs = [run_case(detector, msgs, args.frames // 2, types, serialize) for _ in range(2)]
         med = {k: statistics.mean(r[k] for r in runs) for k in runs[0]}
-        rows.append([label, int(med['detections'])]
-                    + [med[s] for s in STAGES if s != 'debug_image']
+        rows.append([label, int(med['detections'])] + [med[s] for s in shown]
                     + [med['processing'], med['processing'] / med['inference']])
     print(f'model {model}, 1280x720 bgr8, {args.frames} frames per case, median ms')
-    print_table(['case', 'dets'] + [s for s in STAGES if s != 'debug_image']
-                + ['processing', 'processing / inference'], rows)
+    print_table(['case', 'dets'] + list(shown) + ['processing', 'processing / inference'], rows)
     if args.profile:
         detector.set_thresholds(CASES[1][1])
         detector.max_det = CASES[1][2]

@@ -36,8 +36,7 @@ import time
 from typing import Any, Dict, Optional
 
 try:  # rclpy comes with a sourced ROS 2, not from pip: say so instead of a traceback
-    from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                    ParameterType, SetParametersResult)
+    from rcl_interfaces.msg import SetParametersResult
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -52,7 +51,8 @@ except ImportError as exc:
         'or `ros2 launch vru_detector detector.launch.py`. Without ROS, run the same detector '
         'on files and bags with vru-detect or vru-eval-bag.') from None
 
-from .params import check_update, PARAMS, PARAMS_BY_NAME, ParamSpec, thresholds_from
+from .descriptors import descriptor
+from .params import check_update, PARAMS, PARAMS_BY_NAME, thresholds_from
 from .pipeline import DetectionPipeline
 from ..class_config import default_thresholds, load_class_config
 from ..detector import Detector
@@ -67,25 +67,6 @@ NODE_NAME = 'vru_detector'
 THRESHOLD_KEYS = ('conf', 'class_conf', 'classes')
 WARN_PERIOD_S = 5.0
 NO_INPUT_WARN_S = 3.0
-
-_PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
-                float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
-
-
-def descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    """Build the ROS parameter descriptor of ``spec``: type, description, range, read-only."""
-    desc = ParameterDescriptor(name=spec.name, type=_PARAM_TYPES[type(spec.default)],
-                               description=spec.description, read_only=spec.read_only)
-    if spec.choices:
-        desc.additional_constraints = f'one of {list(spec.choices)}'
-    if spec.bounds is not None and isinstance(spec.default, float):
-        desc.floating_point_range = [FloatingPointRange(
-            from_value=float(spec.bounds[0]), to_value=float(spec.bounds[1]), step=0.0)]
-    elif spec.bounds is not None and isinstance(spec.default, int):
-        desc.integer_range = [IntegerRange(
-            from_value=int(spec.bounds[0]), to_value=int(spec.bounds[1]), step=1)]
-    return desc
-
 
 class DetectorNode(LifecycleNode):
     """Lifecycle node around one Detector; see the module docstring for topics."""

@@ -68,6 +68,7 @@ THRESHOLD_KEYS = ('conf', 'class_conf', 'classes')
 WARN_PERIOD_S = 5.0
 NO_INPUT_WARN_S = 3.0
 
+
 class DetectorNode(LifecycleNode):
     """Lifecycle node around one Detector; see the module docstring for topics."""
 

@@ -297,13 +297,20 @@ class Pipeline:
         return self.out / 'report.md'
 
     def _work(self, stage: str) -> float:
-        """Return how much work ``stage`` is, in training epochs (for the ETA)."""
+        """
+        Return how much work ``stage`` is, in training epochs, for the ETA (a rough guess).
+
+        Export and calibration count one epoch per model, evaluation two (FP32 and INT8): on
+        the demo that is within about 2x of what they take at its sizes.
+        """
         prune = section(self.recipe, 'prune')
+        models = len(MODELS)
         return float({'teacher': self.teacher_settings.epochs,
                       'student': self.student_settings.epochs,
                       'distill': self.student_settings.epochs,
                       'prune': int(prune.get('sparsity_epochs', 50))
-                      + int(prune.get('finetune_epochs', 50))}.get(stage, 1))
+                      + int(prune.get('finetune_epochs', 50)),
+                      'export': models, 'calibrate': models, 'evaluate': 2 * models}[stage])
 
     def _publish(self, fp32: Path, int8: Path, name: str) -> None:
         """Copy the deployable student to fixed names (atomically) and record which it is."""

@@ -56,6 +56,43 @@ def test_export_static_and_dynamic_batch(trained_tiny, tmp_path, street_images):
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_export_half_writes_an_fp16_graph_with_float32_io(trained_tiny, tmp_path,
+                                                          street_images):
+    import cv2
+    import onnx
+    from onnx import TensorProto
+
+    from training.cli import main
+    from vru_detector import Detector
+
+    pt, fp32 = trained_tiny
+    half = tmp_path / 'half.onnx'
+    assert main(['export', '--weights', str(pt), '--imgsz', '320', '--half',
+                 '--out', str(half)]) == 0
+    model = onnx.load(str(half))
+    assert {p.key: p.value for p in model.metadata_props}['precision'] == 'fp16'
+    floats = [i for i in model.graph.initializer
+              if i.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16) and len(i.dims) == 4]
+    assert floats and all(i.data_type == TensorProto.FLOAT16 for i in floats)  # conv weights
+    for value in (model.graph.input[0], model.graph.output[0]):  # the runtime's pre/post
+        assert value.type.tensor_type.elem_type == TensorProto.FLOAT
+    a, b = Detector(fp32, conf=0.01), Detector(half, conf=0.01)
+    assert b.info.precision == 'fp16'
+    for path in street_images[:3]:
+        image = cv2.imread(str(path))
+        ra = a.backend.infer(_blob(a, image))
+        rb = b.backend.infer(_blob(b, image))
+        assert np.abs(ra[:, 4:] - rb[:, 4:]).max() < 5e-3  # scores
+        assert np.abs(ra[:, :4] - rb[:, :4]).max() < 1.0  # box pixels at 320
+
+
+def _blob(det, image):
+    from vru_detector.preprocess import preprocess
+
+    return preprocess([image], det.info.input_shape)[0]
+
+
 def test_export_rejects_bad_settings(tmp_path):
     from training.export import export_onnx
 

@@ -106,6 +106,47 @@ def test_tensorrt_backend_type_checks_against_tensorrt_stubs(tmp_path):
     assert 'execute_async_v9' in proc.stdout
 
 
+@pytest.mark.parametrize('major, qdq, onnx_float, fp16, expected', [
+    # strongly typed (Q/DQ on 10, everything on 11): the graph decides, the FP16 flag cannot
+    (10, True, 'fp32', True, (True, 'int8', 'fp32')),
+    (11, True, 'fp32', False, (True, 'int8', 'fp32')),
+    (11, False, 'fp32', True, (True, 'fp32', 'fp32')),  # asked FP16, gets FP32: said so
+    (11, False, 'fp16', True, (True, 'fp16', 'fp16')),
+    (10, False, 'fp16', False, (False, 'fp16', 'fp16')),
+    # weakly typed (plain ONNX on 10, 8.6): the FP16 flag allows fp16 kernels
+    (10, False, 'fp32', True, (False, 'fp16', 'fp16')),
+    (10, False, 'fp32', False, (False, 'fp32', 'fp32')),
+    (8, True, 'fp32', False, (False, 'int8', 'fp16')),
+])
+def test_engine_precision_is_what_the_build_really_gives(major, qdq, onnx_float, fp16, expected):
+    from vru_detector.backends.engine_precision import engine_precision
+
+    strongly_typed, precision, float_precision, note = engine_precision(
+        major, qdq, onnx_float, fp16)
+    assert (strongly_typed, precision, float_precision) == expected
+    lost_fp16 = strongly_typed and fp16 and onnx_float != 'fp16'
+    assert ('--half' in note) == lost_fp16
+
+
+def test_onnx_float_precision_reads_the_graph(tmp_path):
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+
+    from training.export import to_fp16
+    from vru_detector.backends.engine_precision import onnx_float_precision
+
+    weight = numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float32), 'w')
+    graph = helper.make_graph(
+        [helper.make_node('Conv', ['x', 'w'], ['y'])], 'g',
+        [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 4, 8, 8])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    onnx.save(model, str(tmp_path / 'fp32.onnx'))
+    onnx.save(to_fp16(model), str(tmp_path / 'fp16.onnx'))
+    assert onnx_float_precision(tmp_path / 'fp32.onnx') == 'fp32'
+    assert onnx_float_precision(tmp_path / 'fp16.onnx') == 'fp16'
+
+
 def test_engine_without_tensorrt_fails_with_install_hint(tmp_path):
     if real_tensorrt():
         pytest.skip('TensorRT is installed here')
@@ -140,6 +181,7 @@ def test_tensorrt_int8_engine_matches_onnxruntime_and_writes_sidecar(qdq_onnx, s
     engine = build_engine(qdq_onnx)
     sidecar = load_sidecar(engine)
     assert sidecar.metadata['precision'] == 'int8'
+    assert sidecar.metadata['float_precision'] == 'fp32'  # strongly typed: the ONNX's float
     assert sidecar.onnx_name == qdq_onnx.name
     trt_backend = TensorRTBackend(engine)
     ort_backend = OnnxRuntimeBackend(qdq_onnx)
@@ -147,6 +189,32 @@ def test_tensorrt_int8_engine_matches_onnxruntime_and_writes_sidecar(qdq_onnx, s
     a, b = trt_backend.infer(x), ort_backend.infer(x)
     assert a.shape == b.shape
     assert np.abs(a[:, 4:] - b[:, 4:]).max() < 0.05
+    trt_backend.close()
+
+
+def test_fp16_onnx_builds_an_fp16_engine_matching_fp32(qdq_onnx, random_onnx, street_images,
+                                                       tmp_path):
+    pytest.importorskip('tensorrt', reason='needs TensorRT')
+    import cv2
+    import onnx
+
+    from training.export import set_metadata, to_fp16
+    from vru_detector.backends.engine_cache import load_sidecar
+    from vru_detector.backends.onnxruntime import OnnxRuntimeBackend
+    from vru_detector.backends.tensorrt import build_engine, TensorRTBackend
+    from vru_detector.preprocess import preprocess
+
+    half = to_fp16(onnx.load(str(random_onnx)))
+    set_metadata(half, {'precision': 'fp16'})
+    fp16_onnx = tmp_path / 'random_fp16.onnx'
+    onnx.save(half, str(fp16_onnx))
+    engine = build_engine(fp16_onnx)
+    side = load_sidecar(engine).metadata
+    assert side['precision'] == side['float_precision'] == 'fp16'
+    trt_backend = TensorRTBackend(engine)
+    x = preprocess([cv2.imread(str(street_images[0]))], trt_backend.info.input_shape)[0]
+    a, b = trt_backend.infer(x), OnnxRuntimeBackend(random_onnx).infer(x)
+    assert np.abs(a[:, 4:] - b[:, 4:]).max() < 0.02
     trt_backend.close()
 
 

@@ -18,6 +18,11 @@
 Ultralytics' exporter does the tracing (raw head output ``[B, 4+nc, N]``, names/imgsz/stride in
 ``metadata_props``); this adds our keys (``precision``) and, for ``--dynamic-batch``, keeps H and
 W static so TensorRT and the calibrator see one input size.
+
+``--half`` writes an FP16 graph (weights and activations float16, input and output float32 so
+the runtime's pre/post-processing is unchanged), ``precision=fp16``. That is how FP16 is asked
+for on TensorRT >= 10 strongly typed builds, which take every layer's precision from the graph
+(TensorRT 11 builds only those: its FP16 flag does nothing); ultralytics' ``half`` needs a GPU.
 """
 from __future__ import annotations
 
@@ -64,11 +69,18 @@ def _fix_spatial_dims(model, imgsz: tuple[int, int]) -> None:
     onnx.checker.check_model(model)
 
 
+def to_fp16(model):
+    """Float16 copy of an FP32 ``onnx.ModelProto``, float32 input/output kept (Casts inserted)."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return convert_float_to_float16(model, keep_io_types=True)
+
+
 def export_onnx(weights: str | Path, out: str | Path | None = None,
                 imgsz: int | tuple[int, int] = 640, opset: int = MIN_OPSET,
-                dynamic_batch: bool = False, simplify: bool = True) -> Path:
+                dynamic_batch: bool = False, simplify: bool = True, half: bool = False) -> Path:
     """
-    Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision=fp32``.
+    Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision`` fp32 (or fp16).
 
     The input is ``1x3xHxW`` (or ``Bx3xHxW`` with a symbolic batch for ``dynamic_batch``); the
     output is the raw YOLOv8 head (boxes in input pixels + class scores), decoded by our runtime.
@@ -98,8 +110,12 @@ def export_onnx(weights: str | Path, out: str | Path | None = None,
         model = onnx.load(str(exported))
     if dynamic_batch:
         _fix_spatial_dims(model, size)
-    set_metadata(model, {'precision': 'fp32', 'imgsz': repr(list(size))})
-    target = Path(out) if out else weights.with_suffix('.onnx')
+    if half:
+        model = to_fp16(model)
+    set_metadata(model, {'precision': 'fp16' if half else 'fp32', 'imgsz': repr(list(size))})
+    default = weights.with_name(weights.stem + '_fp16.onnx') if half else weights.with_suffix(
+        '.onnx')
+    target = Path(out) if out else default
     target.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(target))
     return target
@@ -115,12 +131,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--dynamic-batch', action='store_true',
                         help='symbolic batch dimension (H and W stay static)')
     parser.add_argument('--no-simplify', action='store_true', help='skip onnxslim simplification')
+    parser.add_argument('--half', action='store_true',
+                        help='FP16 graph (float32 input/output) for FP16 TensorRT engines; '
+                             'calibrate INT8 from the FP32 export, not this one')
 
 
 def run(args: argparse.Namespace) -> int:
     imgsz = args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz[:2])
     path = export_onnx(args.weights, args.out, imgsz, args.opset, args.dynamic_batch,
-                       simplify=not args.no_simplify)
+                       simplify=not args.no_simplify, half=args.half)
     meta = read_metadata(path)
     print(f'exported {path} (imgsz {meta.get("imgsz")}, precision {meta.get("precision")}, '
           f'batch {meta.get("batch")})')

@@ -16,9 +16,12 @@
 TensorRT backend: builds an engine from the (Q/DQ) ONNX, caches it, runs it without torch.
 
 Q/DQ ONNX is built as a strongly typed network on TensorRT >= 10 (precision comes from the Q/DQ
-nodes, as TensorRT 11 requires); TensorRT 8.6 gets EXPLICIT_BATCH and the INT8 + FP16 flags. The
-engine is written with a JSON sidecar (TensorRT version, GPU, ONNX sha256, model metadata); an
-engine from another GPU / TensorRT / ONNX is rebuilt from the ONNX next to it, or refused.
+nodes and the graph's float type, as TensorRT 11 requires for every network); TensorRT 8.6 gets
+EXPLICIT_BATCH and the INT8 + FP16 flags. So the float parts of a strongly typed engine run in the
+ONNX's float type: FP16 needs an FP16 ONNX (``vru-train export --half``). The JSON sidecar records
+what was really built (``precision`` int8/fp16/fp32, ``float_precision`` of the non-int8 parts)
+with TensorRT version, GPU, ONNX sha256 and the model metadata; an engine from another GPU /
+TensorRT / ONNX is rebuilt from the ONNX next to it, or refused.
 Inference uses its own CUDA stream and page-locked host buffers through cuda-python.
 
 Ahead-of-time build: ``vru-build-engine --build-only model_int8.onnx``.
@@ -38,6 +41,7 @@ from .base import Backend
 from .engine_cache import (BuildTarget, check_input, concrete_shape, DEFAULT_DYNAMIC_MAX_BATCH,
                            EngineSidecar, file_sha256, load_sidecar, numpy_dtype, plan_engine,
                            profile_shapes, timing_cache_path, write_sidecar)
+from .engine_precision import engine_precision, onnx_float_precision
 from ..artifact import artifact_from_metadata
 from ..cli.help import HelpFormatter
 from ..errors import BackendUnavailableError, ModelLoadError, VruDetectorError
@@ -164,7 +168,10 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path | None = None,
     builder = trt.Builder(logger)
     major = trt_major(version)
     qdq = has_qdq(onnx_path)
-    strongly_typed = major >= 11 or (major >= 10 and qdq)
+    strongly_typed, precision, float_precision, note = engine_precision(
+        major, qdq, onnx_float_precision(onnx_path), fp16)
+    if note:
+        print(f'[vru_detector] {onnx_path.name}: {note}', file=sys.stderr)
     if strongly_typed:
         flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     elif major < 10:
@@ -182,7 +189,7 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path | None = None,
     if not strongly_typed:
         if qdq:  # TensorRT 8.6 explicit quantization: allow int8 kernels, fp16 elsewhere
             config.set_flag(trt.BuilderFlag.INT8)
-        if fp16 or qdq:
+        if float_precision == 'fp16':
             config.set_flag(trt.BuilderFlag.FP16)
     inp = network.get_input(0)
     dynamic = int(inp.shape[0]) < 0
@@ -205,7 +212,9 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path | None = None,
     cache_file.write_bytes(bytes(config.get_timing_cache().serialize()))
     write_sidecar(engine, EngineSidecar(
         target=target, onnx_name=onnx_path.name, onnx_sha256=file_sha256(onnx_path),
-        max_batch=batch_max, metadata=info.to_metadata(), strongly_typed=strongly_typed))
+        max_batch=batch_max, strongly_typed=strongly_typed,
+        metadata={**info.to_metadata(), 'precision': precision,
+                  'float_precision': float_precision}))
     return engine
 
 

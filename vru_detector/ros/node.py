@@ -36,7 +36,8 @@ import time
 from typing import Any, Dict, Optional
 
 try:  # rclpy comes with a sourced ROS 2, not from pip: say so instead of a traceback
-    from rcl_interfaces.msg import SetParametersResult
+    from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                    ParameterType, SetParametersResult)
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -51,8 +52,7 @@ except ImportError as exc:
         'or `ros2 launch vru_detector detector.launch.py`. Without ROS, run the same detector '
         'on files and bags with vru-detect or vru-eval-bag.') from None
 
-from .descriptors import descriptor
-from .params import check_update, PARAMS, PARAMS_BY_NAME, thresholds_from
+from .params import check_update, PARAMS, PARAMS_BY_NAME, ParamSpec, thresholds_from
 from .pipeline import DetectionPipeline
 from ..class_config import default_thresholds, load_class_config
 from ..detector import Detector
@@ -67,6 +67,24 @@ NODE_NAME = 'vru_detector'
 THRESHOLD_KEYS = ('conf', 'class_conf', 'classes')
 WARN_PERIOD_S = 5.0
 NO_INPUT_WARN_S = 3.0
+
+_PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
+                float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
+
+
+def descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    """Build the ROS parameter descriptor of ``spec``: type, description, range, read-only."""
+    desc = ParameterDescriptor(name=spec.name, type=_PARAM_TYPES[type(spec.default)],
+                               description=spec.description, read_only=spec.read_only)
+    if spec.choices:
+        desc.additional_constraints = f'one of {list(spec.choices)}'
+    if spec.bounds is not None and isinstance(spec.default, float):
+        desc.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.bounds[0]), to_value=float(spec.bounds[1]), step=0.0)]
+    elif spec.bounds is not None and isinstance(spec.default, int):
+        desc.integer_range = [IntegerRange(
+            from_value=int(spec.bounds[0]), to_value=int(spec.bounds[1]), step=1)]
+    return desc
 
 
 class DetectorNode(LifecycleNode):
@@ -200,11 +218,9 @@ class DetectorNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._teardown_activity()
-        self._pipeline = None
-        if self.detector is not None:
-            self.detector.close()
-            self.detector = None
+        had_model = self.detector is not None
+        self._teardown_activity(free_model=True)
+        if had_model:
             self.get_logger().info('model released (deactivated)')
         return super().on_deactivate(state)
 
@@ -216,35 +232,30 @@ class DetectorNode(LifecycleNode):
         self._release_all()
         return super().on_shutdown(state)
 
-    def _teardown_activity(self) -> None:
+    def _teardown_activity(self, free_model: bool = False) -> None:
         for timer in (self._diag_timer, self._lazy_timer):
             if timer is not None:
                 self.destroy_timer(timer)
         self._diag_timer = self._lazy_timer = None
         self._unsubscribe()
-        self._stop.set()
-        self.gate.close()
-        if self._worker is not None:
-            self._worker.join(timeout=30.0)
-            self._worker = None
+        self.stop_inference(free_model)
 
-    def stop_inference(self) -> None:
-        """Stop the inference thread and free the model without touching ROS handles."""
+    def stop_inference(self, free_model: bool = True) -> None:
+        """Stop the inference thread (and free the model) without touching ROS handles."""
         self._stop.set()
         self.gate.close()
         if self._worker is not None:
             self._worker.join(timeout=30.0)
             self._worker = None
+        if not free_model:
+            return
         self._pipeline = None
         if self.detector is not None:
             self.detector.close()
             self.detector = None
 
     def _release_all(self) -> None:
-        self._teardown_activity()
-        if self.detector is not None:
-            self.detector.close()
-            self.detector = None
+        self._teardown_activity(free_model=True)
         for pub in (self._pub_det, self._pub_debug):
             if pub is not None:
                 self.destroy_lifecycle_publisher(pub)

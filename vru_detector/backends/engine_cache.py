@@ -203,7 +203,7 @@ def plan_engine(model: str | Path, target: BuildTarget, rebuild: bool = True) ->
             'ONNX next to the engine (it is rebuilt at start-up) or pass the .onnx as the model.')
     if not rebuild:
         raise ModelLoadError(f'{engine}: engine is stale ({"; ".join(reasons)}); rebuild it with '
-                             f'`python -m vru_detector.backends.tensorrt --build-only {onnx}`')
+                             f'`vru-build-engine --build-only {onnx}`')
     return EnginePlan('build', engine, onnx, reasons)
 
 

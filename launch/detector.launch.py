@@ -39,52 +39,17 @@ from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-TRUE = ('true', '1', 'yes', 'on')
-FALSE = ('', 'false', '0', 'no', 'off')
-CYCLONE_BUFFER = 4 * 1024 * 1024  # config/cyclonedds.xml: SocketReceiveBufferSize min="4MB"
-RMEM_MAX = '/proc/sys/net/core/rmem_max'
+from vru_detector.ros.dds_config import cyclonedds_environment, rmem_warning, TRUE
+
+
+def package_file(*parts: str) -> str:
+    """Return a file installed in the package's share folder."""
+    return os.path.join(get_package_share_directory('vru_detector'), *parts)
 
 
 def default_params_file() -> str:
     """Return the installed config/detector.yaml."""
-    return os.path.join(get_package_share_directory('vru_detector'), 'config', 'detector.yaml')
-
-
-def cyclonedds_environment(value: str) -> dict:
-    """
-    Environment for the node from ``cyclonedds_config``: false, true (ours) or a file path.
-
-    Only the node's process gets CYCLONEDDS_URI; the receive buffer matters where the images
-    arrive. It has no effect unless the node runs on rmw_cyclonedds_cpp.
-    """
-    if value.lower() in FALSE:
-        return {}
-    if value.lower() in TRUE:
-        value = os.path.join(get_package_share_directory('vru_detector'), 'config',
-                             'cyclonedds.xml')
-    path = os.path.abspath(os.path.expanduser(value))
-    if not os.path.isfile(path):
-        raise RuntimeError(
-            f'cyclonedds_config:={value}: no such file. Pass true for the package file '
-            'config/cyclonedds.xml, a path to your own CycloneDDS XML, or false.')
-    return {'CYCLONEDDS_URI': 'file://' + path}
-
-
-def rmem_warning(value: str) -> str:
-    """Say so when the kernel will not grant our file's 4 MB buffer (CycloneDDS then fails)."""
-    if value.lower() not in TRUE:
-        return ''
-    try:
-        with open(RMEM_MAX) as f:
-            rmem_max = int(f.read())
-    except (OSError, ValueError):
-        return ''
-    if rmem_max >= CYCLONE_BUFFER:
-        return ''
-    return (f'cyclonedds_config:=true asks CycloneDDS for a {CYCLONE_BUFFER} byte socket '
-            f'receive buffer but net.core.rmem_max is {rmem_max}: the node will fail to start '
-            f'on rmw_cyclonedds_cpp. Run `sudo sysctl -w net.core.rmem_max={CYCLONE_BUFFER}` '
-            'first (see config/cyclonedds.xml).')
+    return package_file('config', 'detector.yaml')
 
 
 def input_remapping(image_topic: str, compressed: bool) -> tuple:
@@ -110,14 +75,15 @@ def _detector_node(context, *args, **kwargs):
     if arg('qos_reliability'):
         overrides['qos_reliability'] = arg('qos_reliability')
     params = [arg('params_file')] if arg('params_file') else []
-    warning = rmem_warning(arg('cyclonedds_config'))
+    dds = package_file('config', 'cyclonedds.xml')
+    warning = rmem_warning(arg('cyclonedds_config'), dds)
     return [LogInfo(msg='WARNING: ' + warning)] * bool(warning) + [Node(
         package='vru_detector', executable='detector_node', name=arg('node_name'),
         namespace=arg('namespace'), output='screen', emulate_tty=True,
         parameters=params + [overrides],
         remappings=[input_remapping(arg('image_topic'), compressed)],
         arguments=['--ros-args', '--log-level', arg('log_level')],
-        additional_env=cyclonedds_environment(arg('cyclonedds_config')),
+        additional_env=cyclonedds_environment(arg('cyclonedds_config'), dds),
     )]
 
 

@@ -15,7 +15,8 @@
 """
 The ROS 2 shell around the ROS-free core.
 
-Only ``node.py`` imports rclpy. ``params`` (the node's parameter table) and ``pipeline`` (the
-per-frame work) are ROS-free and tested without ROS; the message builders and converters they
+Only ``node.py`` imports rclpy. ``params`` (the node's parameter table), ``pipeline`` (the
+per-frame work) and ``dds_config`` (the launch file's CycloneDDS option) are ROS-free and tested
+without ROS; the message builders and converters they
 use live in ``vru_detector.msgs``, shared with replay and bag writing.
 """

@@ -65,7 +65,8 @@ class SupervisionByteTrack:
                                   class_id=dets.class_ids, data={'index': np.arange(len(dets))})
         out = self._tracker.update_with_detections(svd)
         ids = np.full(len(dets), -1, np.int64)
-        ids[out.data['index']] = out.tracker_id
+        if len(out):  # it returns only tracked rows, and drops ``data`` when there are none
+            ids[out.data['index']] = out.tracker_id
         return replace(dets, track_ids=ids)
 
 

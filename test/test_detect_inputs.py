@@ -13,7 +13,7 @@
 # limitations under the License.
 
 
-"""`vru-detect` on inputs a new user has: truncated JPEGs, nothing decodable, reused folders, bags."""
+"""`vru-detect` on what new users have: truncated JPEGs, nothing decodable, reused folders, bags."""
 import shutil
 
 import pytest

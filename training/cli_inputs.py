@@ -47,7 +47,7 @@ def _exists(path: Path, flag: str, hint: str, folder: bool = False) -> None:
 
 
 def check_pt(path: Path, flag: str) -> None:
-    """A torch checkpoint: a zip archive (torch.save), or a legacy pickle."""
+    """Check a torch checkpoint: a zip archive (torch.save), or a legacy pickle."""
     import zipfile
 
     _exists(path, flag, PT_HINT)
@@ -93,19 +93,19 @@ def _yaml_mapping(path: Path, flag: str, hint: str) -> dict[str, Any]:
 
 
 def check_data(path: Path, flag: str) -> None:
-    """A YOLO data.yaml: a mapping with class names."""
+    """Check a YOLO data.yaml: a mapping with class names."""
     if 'names' not in _yaml_mapping(path, flag, DATA_HINT):
         raise InputError(f'{flag} {path}: a YAML file without `names:`, so not a YOLO '
                          f'data.yaml; {DATA_HINT}')
 
 
 def check_recipe(path: Path, flag: str) -> None:
-    """A recipe: a YAML mapping (training/recipe.py checks its keys)."""
+    """Check a recipe: a YAML mapping (training/recipe.py checks its keys)."""
     _yaml_mapping(path, flag, 'see training/recipes/ for examples')
 
 
 def check_model(value: str, flag: str) -> None:
-    """A scale name (nothing to check), a model .yaml, or a .pt checkpoint."""
+    """Check a model flag: a scale name (nothing to check), a model .yaml, or a .pt."""
     if value.endswith('.pt'):
         check_pt(Path(value), flag)
     elif value.endswith(('.yaml', '.yml')):

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 
-"""`vru-detect` on what new users have: truncated JPEGs, nothing decodable, reused folders, bags."""
+"""`vru-detect` on what new users have: truncated JPEGs, nothing decodable, reused dirs, bags."""
 import shutil
 
 import pytest

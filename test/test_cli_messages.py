@@ -62,6 +62,7 @@ def workdir(tmp_path_factory):
     (root / 'bad.onnx').write_bytes(good.read_bytes()[:-40] + b'\x00' * 7)
     (root / 'bad.pt').write_bytes(b'PK\x03\x04 not a whole zip archive')
     (root / 'bad.yaml').write_text('names: [person\ntrain: images/train\n')
+    (root / 'bad.json').write_text('[{"name": "a.jpg", "labels": [')
     (root / 'good.yaml').write_text('names: [person]\ntrain: imgs\nval: imgs\n')
     (root / 'imgs').mkdir()
     return root
@@ -108,6 +109,8 @@ DAMAGED = [
     (['vru-train', 'data', 'yolo', '--out', 'merged', '--train', 'bad.yaml'],
      'bad.yaml: not valid YAML at line 2'),
     (['vru-train', 'pipeline', 'bad.yaml'], 'bad.yaml: not valid YAML'),
+    (['vru-train', 'data', 'bdd100k', '--out', 'merged', '--train', 'bad.json', 'imgs'],
+     'bad.json: not valid JSON'),
 ]
 
 

@@ -16,11 +16,10 @@
 from __future__ import annotations
 
 from collections import Counter
-import json
 from pathlib import Path
 from typing import Iterator
 
-from .common import ImageBoxes
+from .common import ImageBoxes, load_json
 
 # 2018 release names and the 2020 (bdd100k-toolkit) names.
 CATEGORY_MAP = {'person': 'person', 'pedestrian': 'person', 'rider': 'rider',
@@ -31,7 +30,7 @@ BDD_SIZE = (1280, 720)
 
 def read_bdd100k(annotations: Path, images: Path, names: tuple[str, ...],
                  dropped: Counter) -> Iterator[ImageBoxes]:
-    frames = json.loads(Path(annotations).read_text())
+    frames = load_json(annotations, 'a BDD100K detection JSON')
     if isinstance(frames, dict) and 'frames' in frames:
         frames = frames['frames']
     if not isinstance(frames, list):

@@ -16,11 +16,10 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-import json
 from pathlib import Path
 from typing import Iterator
 
-from .common import ImageBoxes
+from .common import ImageBoxes, load_json
 
 CATEGORY_MAP = {'person': 'person', 'bicycle': 'bicycle', 'motorcycle': 'motorcycle',
                 'car': 'car'}
@@ -28,7 +27,10 @@ CATEGORY_MAP = {'person': 'person', 'bicycle': 'bicycle', 'motorcycle': 'motorcy
 
 def read_coco(annotations: Path, images: Path, names: tuple[str, ...],
               dropped: Counter) -> Iterator[ImageBoxes]:
-    coco = json.loads(Path(annotations).read_text())
+    coco = load_json(annotations, 'a COCO instances JSON')
+    if not isinstance(coco, dict):
+        raise ValueError(f'{annotations}: not a COCO instances file (a JSON object with images, '
+                         'annotations and categories)')
     missing = {'images', 'annotations', 'categories'} - set(coco)
     if missing:
         raise ValueError(f'{annotations}: not a COCO instances file (missing {sorted(missing)})')

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+import json
 import os
 from pathlib import Path
 import shutil
@@ -25,6 +26,14 @@ from typing import Iterable, Sequence
 import yaml
 
 VRU_CLASSES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
+
+
+def load_json(path: Path, what: str) -> object:
+    """Parse an annotation file; a damaged one is a ValueError naming the file and the spot."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f'{path}: not valid JSON ({exc}); expected {what}') from None
 
 
 def class_list(with_car: bool = True) -> tuple[str, ...]:

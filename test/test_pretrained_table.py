@@ -69,3 +69,14 @@ def test_a_partial_run_says_what_is_still_to_run(tmp_path):
 def test_int8_change_is_relative_and_negative_when_worse():
     assert int8_change(_row('m', 1, 0.5, 0.4, 0.1)) == (0.4 - 0.5) / 0.5
     assert int8_change({'fp32': {'map50': 0.0}, 'int8': {'map50': 0.0}}) is None
+
+
+def test_question_a_falls_back_to_the_training_size_figures(tmp_path):
+    run = _run(tmp_path, [])
+    record = json.loads((run / 'student' / 'train' / 'start.json').read_text())
+    (run / 'distill' / 'train').mkdir(parents=True)
+    record['trained'] = {'map50': 0.27, 'ap50': {'person': 0.38}}
+    (run / 'distill' / 'train' / 'start.json').write_text(json.dumps(record))
+    text = render(run, tmp_path / 'doc.md', 'bash x.sh')
+    assert '**yes** at the training size' in text and '+2.0 points' in text
+    assert '| teacher | not run yet |' in text

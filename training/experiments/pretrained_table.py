@@ -121,12 +121,22 @@ def start_table(starts: dict[str, Any]) -> list[str]:
     return lines
 
 
-def answers(rows: dict[str, Any]) -> list[str]:
+def answers(rows: dict[str, Any], starts: dict[str, Any] | None = None) -> list[str]:
     """Questions (a), (b), (c), each answered from the numbers or marked as still to run."""
     t, d, k, p = (rows.get(x) for x in ('teacher', 'plain_student', 'kd_student',
                                         'pruned_kd_student'))
+    trained = {stage: r['trained'] for stage, r in (starts or {}).items() if r.get('trained')}
     out = []
-    if d and k:
+    if not (d and k) and {'student', 'distill'} <= set(trained):
+        dm, km = trained['student']['map50'], trained['distill']['map50']
+        dp = _get(trained['student'], 'ap50', 'person')
+        kp = _get(trained['distill'], 'ap50', 'person')
+        verdict = 'yes' if km > dm else 'no'
+        out.append(f'- **(a) Does KD beat the direct student (same start, epochs, seed)?** '
+                   f'**{verdict}** at the training size (PyTorch; the ONNX evaluation has not '
+                   f'run yet): mAP50 {_pct(km)} vs {_pct(dm)} ({100 * (km - dm):+.1f} points); '
+                   f'person AP50 {_pct(kp)} vs {_pct(dp)}.')
+    elif d and k:
         dm, km = d['fp32']['map50'], k['fp32']['map50']
         dp, kp = _get(d, 'fp32', 'ap50', 'person'), _get(k, 'fp32', 'ap50', 'person')
         verdict = 'yes' if km > dm else 'no'
@@ -210,7 +220,7 @@ def render(run: Path, doc: Path, command: str) -> str:
         *([f'![accuracy]({image.name})', ''] if image else []),
         '## Start and end of each training stage (PyTorch validation at the training size)', '',
         *start_table(loaded['starts']), '',
-        '## The three questions', '', *answers(rows), '']
+        '## The three questions', '', *answers(rows, loaded['starts']), '']
     text = '\n'.join(lines)
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)

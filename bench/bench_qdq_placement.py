@@ -18,7 +18,9 @@ Q/DQ placement side by side: ORT's default vs TensorRT's, same ranges, same imag
 For each INT8 model: mAP50 on a labelled val split (dataset classes mapped onto the model's by
 name), agreement with FP32 (matched-box IoU, score change, raw-head relative error) and ONNX
 Runtime CPU latency (models alternate, median of ``--runs``). ``tensorrt (as file)`` is the
-graph TensorRT builds; ``tensorrt (CPU layout)`` is what the ORT backend runs from that file.
+graph TensorRT builds; ``tensorrt (CPU layout)`` is what the ORT backend runs from that file;
+``onnxruntime (unfused)`` is the ORT-placement file with int8 activations and no rewrite (ORT
+then runs every op in float between Q/DQ: the placement's own error, without fused kernels).
 
     python bench/bench_qdq_placement.py --model yolov8n.onnx --out /tmp/placement
 """
@@ -35,7 +37,9 @@ from bench.common import print_table, SHARED_DATA  # noqa: E402, I100
 import cv2  # noqa: E402, I100
 import numpy as np  # noqa: E402
 
-VARIANTS = ('fp32', 'onnxruntime', 'tensorrt (as file)', 'tensorrt (CPU layout)')
+VARIANTS = ('fp32', 'onnxruntime', 'onnxruntime (unfused)', 'tensorrt (as file)',
+            'tensorrt (CPU layout)')
+UNFUSED = 'onnxruntime (unfused)'  # the ORT-placement file run as is: int8, no fused kernels
 
 
 def build_models(fp32: Path, data: Path, out: Path, n_calib: int) -> dict[str, Path]:
@@ -60,7 +64,21 @@ def build_models(fp32: Path, data: Path, out: Path, n_calib: int) -> dict[str, P
     paths['tensorrt (as file)'] = out / 'tensorrt_as_file_int8.onnx'
     onnx.save(model, str(paths['tensorrt (as file)']))
     paths['tensorrt (CPU layout)'] = paths.pop('tensorrt')
+    paths[UNFUSED] = paths['onnxruntime']
     return {k: paths[k] for k in VARIANTS}
+
+
+def load(path: Path, variant: str, **options):
+    """ORT backend; the unfused variant skips the in-memory CPU rewrite (uint8, CPU pairs)."""
+    from unittest import mock
+
+    from vru_detector.backends.onnxruntime import OnnxRuntimeBackend
+
+    if variant != UNFUSED:
+        return OnnxRuntimeBackend(path, **options)
+    with mock.patch('vru_detector.backends.onnxruntime.cpu_model_source',
+                    lambda p, device='cpu': str(p)):
+        return OnnxRuntimeBackend(path, **options)
 
 
 def best_iou(box: np.ndarray, boxes: np.ndarray) -> tuple[float, int]:
@@ -88,7 +106,7 @@ def accuracy(paths: dict[str, Path], data: Path, n_val: int, conf: float) -> dic
     val = dataset_split_dir(data, 'val')
     names = yaml.safe_load(data.read_text())['names']
     source = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
-    dets = {k: Detector(p, conf=0.001) for k, p in paths.items()}
+    dets = {k: Detector(load(p, k), conf=0.001) for k, p in paths.items()}
     model_names = dets['fp32'].names
     truth = read_yolo_labels(val.parent.parent / 'labels' / val.name, model_names, val, source)
     frames = truth.frames[:n_val]
@@ -137,9 +155,7 @@ def _blob(det, image: np.ndarray) -> np.ndarray:
 
 def latency(paths: dict[str, Path], runs: int, threads: int) -> dict[str, float]:
     """Median ms per model, models alternating so load drifts hit them all alike."""
-    from vru_detector.backends.onnxruntime import OnnxRuntimeBackend
-
-    backends = {k: OnnxRuntimeBackend(p, threads=threads) for k, p in paths.items()}
+    backends = {k: load(p, k, threads=threads) for k, p in paths.items()}
     x = np.random.default_rng(0).random((1, 3, *backends['fp32'].info.input_shape),
                                         dtype=np.float32)
     times: dict[str, list[float]] = {k: [] for k in backends}
@@ -163,10 +179,14 @@ def main() -> None:
     parser.add_argument('--conf', type=float, default=0.25, help='FP32 boxes compared')
     parser.add_argument('--runs', type=int, default=15)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--only', nargs='+', choices=VARIANTS,
+                        help='measure these models only (fp32 always)')
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     paths = build_models(Path(args.model), Path(args.data), out, args.calib_images)
+    if args.only:
+        paths = {k: v for k, v in paths.items() if k == 'fp32' or k in args.only}
     acc = accuracy(paths, Path(args.data), args.val_images, args.conf)
     lat = latency(paths, args.runs, args.threads)
     (out / 'results.json').write_text(json.dumps({'accuracy': acc, 'latency_ms': lat},

@@ -127,8 +127,22 @@ def test_head_decode_and_last_convs_stay_float(calibrated):
     assert producer[model.graph.output[0].name].op_type == 'Concat'
 
 
+def _as_tensorrt_runs_it(model: Path, out: Path) -> Path:
+    """Copy of a Q/DQ file without the CPU pairs: ORT then runs TensorRT's own placement."""
+    import onnx
+
+    from training.quantize.cpu_layout import CPU_QDQ_KEY
+
+    proto = onnx.load(str(model))
+    props = [p for p in proto.metadata_props if p.key != CPU_QDQ_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(props)
+    onnx.save(proto, str(out))
+    return out
+
+
 @pytest.mark.slow
-def test_int8_stays_close_to_fp32_on_held_out_images(calibrated, fp32_onnx, bdd_yaml):
+def test_int8_stays_close_to_fp32_on_held_out_images(calibrated, fp32_onnx, bdd_yaml, tmp_path):
     """Bounds chosen ~10x above what was measured (see docs/quantization.md)."""
     import cv2
 
@@ -146,8 +160,10 @@ def test_int8_stays_close_to_fp32_on_held_out_images(calibrated, fp32_onnx, bdd_
         assert np.abs(r[4:, top] - o[4:, top]).max() < 2e-4  # measured 2e-5
         assert np.abs(r[:4, top] - o[:4, top]).max() < 2.0  # pixels; measured 0.23
 
-    # through the Detector: low threshold so the weakly trained model yields boxes to match
-    fp32, int8 = Detector(fp32_onnx, conf=0.002), Detector(calibrated.model, conf=0.002)
+    # through the Detector: low threshold so the weakly trained model yields boxes to match;
+    # the graph TensorRT builds (on a CPU the backend adds ORT's pairs: bench_qdq_placement.py)
+    trt_graph = _as_tensorrt_runs_it(calibrated.model, tmp_path / 'trt_graph.onnx')
+    fp32, int8 = Detector(fp32_onnx, conf=0.002), Detector(trt_graph, conf=0.002)
     assert int8.info.precision == 'int8'
     ious, counts = [], []
     for path in val:
@@ -160,6 +176,8 @@ def test_int8_stays_close_to_fp32_on_held_out_images(calibrated, fp32_onnx, bdd_
             else:
                 ious.append(0.0)
     n_a, n_b = map(sum, zip(*counts))
+    print(f'detections fp32 {n_a} int8 {n_b}; matched IoU mean {np.mean(ious):.4f}, '
+          f'10th percentile {np.percentile(ious, 10):.4f}')
     assert n_a > 50 and abs(n_a - n_b) <= 0.1 * n_a
     assert np.mean(ious) > 0.98 and np.percentile(ious, 10) > 0.95  # measured 0.999 / 0.9995
 
@@ -223,7 +241,8 @@ def test_calibrate_cli_percentile(fp32_onnx, bdd_yaml, tmp_path, capsys):
 @pytest.mark.slow
 def test_onnxruntime_backend_runs_the_tensorrt_layout_fused_with_same_outputs(calibrated,
                                                                               bdd_yaml,
-                                                                              tmp_path):
+                                                                              tmp_path,
+                                                                              fp32_onnx):
     import collections
 
     import onnx
@@ -248,10 +267,23 @@ def test_onnxruntime_backend_runs_the_tensorrt_layout_fused_with_same_outputs(ca
         assert ops['QLinearConv'] >= 50  # all but the float head convs run as int8 kernels
 
     raw = ort.InferenceSession(int8_cpu_layout, providers=['CPUExecutionProvider'])
+    fp32 = ort.InferenceSession(str(fp32_onnx), providers=['CPUExecutionProvider'])
     val = sorted(dataset_split_dir(bdd_yaml, 'val').glob('*.jpg'))[:3]
     for path in val:
         x = load_batch([path], (320, 320))
-        a = raw.run(None, {raw.get_inputs()[0].name: x})[0]
-        b = backend.infer(x)
-        assert np.abs(a[:, 4:] - b[:, 4:]).max() < 1e-4  # same int8 values, other kernels
-        assert np.abs(a[:, :4] - b[:, :4]).max() < 2.0
+        a = raw.run(None, {raw.get_inputs()[0].name: x})[0][0]
+        b = backend.infer(x)[0]
+        # same Q/DQ graph, other kernels (fused uint8 QLinearConv vs float conv between Q/DQ):
+        # the kernels' own difference must stay well below what INT8 changes; on the 2-core
+        # AVX2 (no VNNI) machine it did not on 2026-12-01 (fused 30x further from the unfused
+        # graph than that graph is from FP32; same figures before the placement change)
+        ref = fp32.run(None, {fp32.get_inputs()[0].name: x})[0][0]
+        top = np.argsort(-ref[4:].max(0))[:100]
+        kernels = np.abs(a[:, top] - b[:, top])
+        int8 = np.abs(ref[:, top] - a[:, top])  # what INT8 itself changes
+        print(f'top-100 anchors, mean |fused - unfused| score {kernels[4:].mean():.2e} box '
+              f'{kernels[:4].mean():.3f} px; mean |fp32 - int8| score {int8[4:].mean():.2e} '
+              f'box {int8[:4].mean():.3f} px')
+        assert kernels[4:].max() < 1e-3  # measured 2.2e-4 (scores ~2e-3)
+        assert kernels[4:].mean() < 0.5 * int8[4:].mean()
+        assert kernels[:4].mean() < 0.5 * int8[:4].mean()

@@ -182,3 +182,23 @@ def test_cpu_layout_runs_the_onnxruntime_placement_from_the_tensorrt_file(tmp_pa
     resize = next(n for n in model.graph.node if n.name == 'up.Resize')
     assert resize.input[1] == ''  # an absent optional input stays absent
     assert cpu_model_source(trt_path, 'cuda:0') == str(trt_path)  # the GPU sees the file
+
+
+def test_uint8_weights_are_the_same_values_and_used_without_vnni(tmp_path):
+    from vru_detector.backends.qdq_layout import (activations_to_uint8, apply_cpu_qdq, has_vnni,
+                                                  weights_to_uint8)
+
+    _, path = _quantize(tmp_path, 'trt')
+    model = onnx.load(str(path))
+    apply_cpu_qdq(model)
+    int8 = model.SerializeToString()
+    activations_to_uint8(model)
+    assert weights_to_uint8(model) == 4  # conv0..conv3 (the head conv stays float)
+    inits = {i.name: i for i in model.graph.initializer}
+    assert all(inits[n.input[0]].data_type == TensorProto.UINT8 for n in model.graph.node
+               if n.op_type == 'DequantizeLinear' and n.input[0] in inits)
+    x = Reader(3).data[0]
+    run = (lambda src: ort.InferenceSession(src, providers=['CPUExecutionProvider'])
+           .run(None, {'images': x})[0])
+    np.testing.assert_allclose(run(model.SerializeToString()), run(int8), rtol=0, atol=1e-5)
+    assert has_vnni('flags : fpu avx2 avx512f avx512_vnni') and not has_vnni('flags : avx2 fma')

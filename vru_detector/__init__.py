@@ -15,15 +15,17 @@
 """
 vru_detector: live detection of vulnerable road users (ROS-free core; ROS shell in ``ros/``).
 
->>> from vru_detector import Detector
+>>> from vru_detector import Detector, Tracker
 >>> dets = Detector('student_int8.onnx')(image_bgr)
+>>> tracked = Tracker('bytetrack').update(dets, stamp=header_stamp_s)  # .track_ids
 """
 from .detections import Detections
 from .detector import Detector, StageTimes
 from .errors import (ArtifactMetadataError, BackendUnavailableError, InvalidImageError,
                      ModelLoadError, ModelOutputError, VruDetectorError)
+from .tracker import Tracker
 
-__all__ = ['Detector', 'Detections', 'StageTimes', 'VruDetectorError', 'ModelLoadError',
-           'ArtifactMetadataError', 'BackendUnavailableError', 'InvalidImageError',
-           'ModelOutputError']
+__all__ = ['Detector', 'Detections', 'StageTimes', 'Tracker', 'VruDetectorError',
+           'ModelLoadError', 'ArtifactMetadataError', 'BackendUnavailableError',
+           'InvalidImageError', 'ModelOutputError']
 __version__ = '0.1.0'

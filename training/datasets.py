@@ -21,28 +21,51 @@ import shutil
 import yaml
 
 
+def _dataset_roots(cfg: dict) -> list[Path]:
+    """
+    Return the folders holding ``images/`` and ``labels/`` that the splits point into.
+
+    One (``.``) for a plain dataset; one per source for a dataset made by
+    :func:`stage_datasets` (``train: [bdd100k_vru/images/train, coco_vru/images/train]``).
+    """
+    roots = []
+    for split in ('train', 'val', 'test'):
+        entries = cfg.get(split)
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if not entry:
+                continue
+            parts = Path(str(entry)).parts
+            root = Path(*parts[:parts.index('images')]) if 'images' in parts[1:] else Path('.')
+            if root not in roots:
+                roots.append(root)
+    return roots or [Path('.')]
+
+
 def stage_dataset(data_yaml: Path, dest: Path) -> Path:
     """
     Mirror a (possibly read-only) YOLO dataset into ``dest``: images linked, labels copied.
 
     Returns the new ``data.yaml``. Ultralytics writes ``labels/*.cache`` beside the labels, which
-    must not happen inside a shared, read-only data folder.
+    must not happen inside a shared, read-only data folder. A dataset of several sources (one
+    made by :func:`stage_datasets`) is mirrored source by source.
     """
     data_yaml = Path(data_yaml).resolve()
-    src = data_yaml.parent
+    cfg = yaml.safe_load(data_yaml.read_text())
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    # Link files, not the folder: ultralytics resolves the images folder path, and through a
-    # folder link it would find (and write caches beside) the source labels again.
-    for image in sorted((src / 'images').rglob('*')):
-        if image.is_file():
-            link = dest / 'images' / image.relative_to(src / 'images')
-            if not link.exists():
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(image.resolve())
-    if not (dest / 'labels').exists():
-        shutil.copytree(src / 'labels', dest / 'labels', ignore=shutil.ignore_patterns('*.cache'))
-    cfg = yaml.safe_load(data_yaml.read_text())
+    for root in _dataset_roots(cfg):
+        src, dst = data_yaml.parent / root, dest / root
+        # Link files, not the folder: ultralytics resolves the images folder path, and through
+        # a folder link it would find (and write caches beside) the source labels again.
+        for image in sorted((src / 'images').rglob('*')):
+            if image.is_file():
+                link = dst / 'images' / image.relative_to(src / 'images')
+                if not link.exists():
+                    link.parent.mkdir(parents=True, exist_ok=True)
+                    link.symlink_to(image.resolve())
+        if not (dst / 'labels').exists():
+            shutil.copytree(src / 'labels', dst / 'labels',
+                            ignore=shutil.ignore_patterns('*.cache'))
     cfg.pop('path', None)
     out = dest / 'data.yaml'
     out.write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -92,10 +92,31 @@ def validate_onnx_full(model: str | Path, data_yaml: str | Path, split: str = 'v
     with tempfile.TemporaryDirectory(prefix='vru-eval-') as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         data = stage_dataset(Path(data_yaml), work / 'data')
+        model = cpu_ready(Path(model), work / 'cpu_models')
         return YOLO(str(model), task='detect').val(
             data=str(data), split=split, imgsz=max(h, w), batch=1, conf=conf, device='cpu',
             plots=False,
             verbose=False, project=str(work / 'val'), name=Path(model).stem, exist_ok=True)
+
+
+def cpu_ready(model: Path, folder: Path) -> Path:
+    """
+    Return the file ONNX Runtime should validate: ``model``, or the runtime's CPU form of it.
+
+    Ultralytics' validator loads the file into a plain ONNX Runtime session, but a Q/DQ model
+    runs on x86 CPUs as vru_detector's backend prepares it (same quantized values; uint8
+    activations, and uint8 weights where the CPU lacks VNNI, since ONNX Runtime's
+    int8-weight kernels saturate there), so INT8 is measured the way the runtime computes it.
+    """
+    from vru_detector.backends.qdq_layout import cpu_model_source
+
+    source = cpu_model_source(model, 'cpu')
+    if not isinstance(source, bytes):
+        return model
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / model.name
+    out.write_bytes(source)
+    return out
 
 
 def int8_sibling(fp32: Path) -> Path | None:

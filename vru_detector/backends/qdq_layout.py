@@ -89,9 +89,7 @@ def weights_to_uint8(model) -> int:
                 numpy_helper.from_array(zp.astype(np.uint8), done[zp_name]))
         node.input[2] = done[zp_name]
         changed += 1
-    used = {i for n in model.graph.node for i in n.input}
-    for init in [i for i in model.graph.initializer if i.name not in used]:
-        model.graph.initializer.remove(init)
+    _drop_unused_initializers(model)
     return changed
 
 
@@ -127,9 +125,7 @@ def activations_to_uint8(model) -> int:
             converted[zp_name] = new_name
         node.input[2] = converted[zp_name]
         changed += 1
-    used = {i for n in model.graph.node for i in n.input}
-    for init in [i for i in model.graph.initializer if i.name not in used]:
-        model.graph.initializer.remove(init)
+    _drop_unused_initializers(model)
     return changed
 
 
@@ -195,6 +191,13 @@ def apply_cpu_qdq(model) -> int:
     for init in [i for i in model.graph.initializer if i.name not in used]:
         model.graph.initializer.remove(init)
     return len(entries)
+
+
+def _drop_unused_initializers(model) -> None:
+    """Remove the initializers no node reads any more (the zero points just replaced)."""
+    used = {i for n in model.graph.node for i in n.input}
+    for init in [i for i in model.graph.initializer if i.name not in used]:
+        model.graph.initializer.remove(init)
 
 
 def _scalar(numpy_helper, tensor) -> float:

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 SHARED = Path('../shared')
-DATASETS = [SHARED / 'data' / n / 'data.yaml' for n in ('bdd100k_vru', 'coco_vru',
-                                                         'coco128_vru')]
+DATASETS = [SHARED / 'data' / n / 'data.yaml'
+            for n in ('bdd100k_vru', 'coco_vru', 'coco128_vru')]
 COCO_N = SHARED / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 BASE = {'amp': False, 'workers': 2, 'plots': False}
 # name -> (what it tests, stage settings); all at 480 px, 2 epochs, seed 0

@@ -17,8 +17,8 @@ The tracking table of the three MOT clips: vru-make-bag, then vru-eval-bag --tra
 
     python bench/tracking_results.py [--model M.onnx] [--out runs/tracking] [--tracker bytetrack]
 
-Without ``--model`` it takes the demo pipeline's INT8 student (``runs/demo/*int8*.onnx``, the
-newest). Each clip becomes a bag with its MOT ground truth (identities in Detection2D.id);
+Without ``--model`` it takes the demo pipeline's deployable INT8 student
+(``runs/demo/deployable_int8.onnx``, else the newest ``runs/demo/*int8*.onnx``). Each clip becomes a bag with its MOT ground truth (identities in Detection2D.id);
 vru-eval-bag replays it once, and reports tracking over every frame and over the frames a live
 node would have processed at the recorded rate with the latency measured in that run. Prints
 the commands it ran and a markdown table (docs/results/2026-12-01-tracking.md was made so).
@@ -40,6 +40,9 @@ from bench.common import print_table, SHARED_DATA  # noqa: E402
 
 
 def demo_model() -> Path:
+    deployable = REPO / 'runs' / 'demo' / 'deployable_int8.onnx'
+    if deployable.is_file():  # what the demo pipeline publishes
+        return deployable
     found = sorted((REPO / 'runs' / 'demo').glob('**/*int8*.onnx'),
                    key=lambda p: p.stat().st_mtime)
     if not found:

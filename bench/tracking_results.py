@@ -18,8 +18,9 @@ The tracking table of the three MOT clips: vru-make-bag, then vru-eval-bag --tra
     python bench/tracking_results.py [--model M.onnx] [--out runs/tracking] [--tracker bytetrack]
 
 Without ``--model`` it takes the demo pipeline's deployable INT8 student
-(``runs/demo/deployable_int8.onnx``, else the newest ``runs/demo/*int8*.onnx``). Each clip becomes a bag with its MOT ground truth (identities in Detection2D.id);
-vru-eval-bag replays it once, and reports tracking over every frame and over the frames a live
+(``runs/demo/deployable_int8.onnx``, else the newest ``runs/demo/*int8*.onnx``). Each clip
+becomes a bag with its MOT ground truth (identities in Detection2D.id); vru-eval-bag replays it
+once, and reports tracking over every frame and over the frames a live
 node would have processed at the recorded rate with the latency measured in that run. Prints
 the commands it ran and a markdown table (docs/results/2026-12-01-tracking.md was made so).
 """

@@ -87,7 +87,7 @@ def _resume_or_train(workdir: Path, resuming: bool, train) -> Path:
     if resuming and last.is_file():
         from ultralytics import YOLO
 
-        from .teacher import record_trained
+        from .start_point import record_trained
 
         yolo = YOLO(str(last))
         yolo.train(resume=True)

@@ -43,59 +43,11 @@ def train_teacher(settings: StageSettings, project: Path, name: str) -> Path:
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
 
 
-def start_model(settings: StageSettings, workdir: Path):
-    """
-    Build the stage's pretrained start and validate it (the epoch-0 figures).
-
-    Returns ``(model, start)``; ``start`` holds the transfer report and the metrics, and is
-    written to ``workdir/start.json`` so that the pipeline's report can show start vs trained.
-    """
-    import json
-
-    from .pretrained import pretrained_model
-    from .val_summary import format_line, validate_module
-
-    from ultralytics.utils import LOGGER
-
-    model, report = pretrained_model(settings.weights, dataset_names(settings.data),
-                                     settings.init_classes)
-    metrics = validate_module(model, settings.data, settings.imgsz, Path(workdir),
-                              batch=settings.batch, device=settings.device)
-    LOGGER.info(f'start (epoch 0, {settings.imgsz} px): {format_line(metrics)}')
-    start = {'transfer': report.to_dict(), 'imgsz': settings.imgsz, 'start': metrics}
-    Path(workdir).mkdir(parents=True, exist_ok=True)
-    (Path(workdir) / 'start.json').write_text(json.dumps(start, indent=2))
-    return model, start
-
-
-def record_trained(trainer, workdir: Path) -> dict | None:
-    """
-    Add the trained model's figures (ultralytics' final validation of best.pt) to start.json.
-
-    Logs start -> trained on one line, so a fine-tune that loses accuracy shows.
-    """
-    import json
-
-    from .val_summary import format_line, summarize
-
-    from ultralytics.utils import LOGGER
-
-    path = Path(workdir) / 'start.json'
-    result = getattr(getattr(trainer, 'validator', None), 'metrics', None)
-    if not path.is_file() or result is None or not hasattr(result, 'box'):
-        return None
-    record = json.loads(path.read_text())
-    record['trained'] = summarize(result)
-    record['epochs'] = int(trainer.epochs)
-    path.write_text(json.dumps(record, indent=2))
-    LOGGER.info(f'start  ({record["imgsz"]} px): {format_line(record["start"])}')
-    LOGGER.info(f'trained ({record["epochs"]} epochs): {format_line(record["trained"])}')
-    return record
-
-
 def train_from_pretrained(settings: StageSettings, project: Path, name: str) -> Path:
     """Plain ultralytics training of a model started from ``settings.weights``."""
     from ultralytics.models.yolo.detect import DetectionTrainer
+
+    from .start_point import record_trained, start_model
 
     model, _ = start_model(settings, Path(project) / name)
     overrides = {**settings.train_args(), 'model': str(settings.weights),

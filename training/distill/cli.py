@@ -49,7 +49,7 @@ def distill(settings: StageSettings, project: Path, name: str) -> Path:
         raise SystemExit('vru-train distill: no teacher: give --teacher TEACHER.pt or '
                          'distill.teacher in the recipe')
     if settings.weights:
-        from ..teacher import start_model
+        from ..start_point import start_model
 
         student, _ = start_model(settings, Path(project) / name)
     else:
@@ -61,7 +61,7 @@ def distill(settings: StageSettings, project: Path, name: str) -> Path:
                              kd=settings.kd)
     trainer.train()
     if settings.weights:
-        from ..teacher import record_trained
+        from ..start_point import record_trained
 
         record_trained(trainer, Path(project) / name)
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
@@ -71,7 +71,7 @@ def resume(checkpoint: Path, **overrides) -> Path:
     """Continue an interrupted KD run from its ``last.pt`` (teacher and KD settings inside)."""
     from .trainer import DistillTrainer
 
-    from ..teacher import record_trained
+    from ..start_point import record_trained
 
     trainer = DistillTrainer(overrides={'resume': str(checkpoint), **overrides})
     trainer.train()

@@ -81,10 +81,10 @@ def render(results: dict[str, dict[str, Any]], epochs: int, imgsz: int) -> str:
                      f'{pct(t, "ap50", "rider")} | {pct(s, "map50")} -> {pct(t, "map50")} |')
     return '\n'.join([
         '# Fine-tuning the COCO YOLOv8n on the street images: what was tried on the CPU', '',
-        f'Each trial: Ultralytics\' COCO YOLOv8n, head classes matched by name, {epochs} epochs '
+        f"Each trial: Ultralytics' COCO YOLOv8n, head classes matched by name, {epochs} epochs "
         f'at {imgsz} px on the train splits of bdd100k_vru, coco_vru and coco128_vru (441 '
         'images), batch 16, seed 0; validated on bdd100k_vru val (100 frames, 155 pedestrians, 7 '
-        'riders) at the same size by ultralytics\' validator. One seed: differences of a point or '
+        "riders) at the same size by ultralytics' validator. One seed: differences of a point or "
         'two are within noise on 100 frames.', '',
         'Command: `python -m training.experiments.finetune_sweep --out runs/finetune_sweep '
         '--doc <this file>`', '', *lines, ''])

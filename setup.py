@@ -60,6 +60,9 @@ TEST_REQUIRES = [
     'pycocotools>=2.0.7',
 ]
 DEV_REQUIRES = TEST_REQUIRES + [
+    # the second reference of the tracking-metrics test (trackeval is the first); pip only, as
+    # rosdep has no key for it, so under colcon that one comparison skips
+    'motmetrics>=1.4',
     'mypy>=1.8',
     'ament-lint-flake8>=0.14',
     'ament-lint-pep257>=0.14',

@@ -35,23 +35,26 @@ def class_ap50(result) -> dict[str, float]:
     return {str(names[int(c)]): float(box.ap50[i]) for i, c in enumerate(box.ap_class_index)}
 
 
-def pr_at_conf(result, conf: float = OPERATING_CONF) -> tuple[float, float]:
-    """Class-mean precision and recall of detections scoring at least ``conf``."""
+def _curves_at(result, conf: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class precision and recall at ``conf`` (the curves are on linspace(0, 1))."""
     p, r = np.asarray(result.box.p_curve), np.asarray(result.box.r_curve)
     if p.size == 0:
-        return 0.0, 0.0
-    i = min(int(round(conf * (p.shape[1] - 1))), p.shape[1] - 1)  # curves are on linspace(0,1)
-    return float(p[:, i].mean()), float(r[:, i].mean())
+        return p, r
+    i = min(int(round(conf * (p.shape[1] - 1))), p.shape[1] - 1)
+    return p[:, i], r[:, i]
+
+
+def pr_at_conf(result, conf: float = OPERATING_CONF) -> tuple[float, float]:
+    """Class-mean precision and recall of detections scoring at least ``conf``."""
+    p, r = _curves_at(result, conf)
+    return (float(p.mean()), float(r.mean())) if p.size else (0.0, 0.0)
 
 
 def class_pr_at_conf(result, conf: float = OPERATING_CONF) -> dict[str, tuple[float, float]]:
     """Precision and recall of each class's detections scoring at least ``conf``, by name."""
-    p, r = np.asarray(result.box.p_curve), np.asarray(result.box.r_curve)
-    if p.size == 0:
-        return {}
-    i = min(int(round(conf * (p.shape[1] - 1))), p.shape[1] - 1)
-    return {str(result.names[int(c)]): (float(p[k, i]), float(r[k, i]))
-            for k, c in enumerate(result.box.ap_class_index)}
+    p, r = _curves_at(result, conf)
+    return {str(result.names[int(c)]): (float(p[k]), float(r[k]))
+            for k, c in enumerate(result.box.ap_class_index)} if p.size else {}
 
 
 def summarize(result) -> dict[str, Any]:

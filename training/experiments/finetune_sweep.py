@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from training.datasets import stage_datasets
 
+    missing = [str(p) for p in (*DATASETS, COCO_N) if not p.is_file()]
+    if missing:
+        print(f'finetune_sweep: {", ".join(missing)} not found: run from the repository root '
+              'with ../shared beside it')
+        return 2
     data = stage_datasets(DATASETS, args.out / 'data')
     results = {}
     for i, name in enumerate(args.trials, 1):

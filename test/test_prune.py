@@ -182,8 +182,62 @@ def test_threshold_mode_prunes_by_gamma(tmp_path):
     assert all(g.kept == min(8, g.channels) for g in most.groups)
 
 
+def test_uniform_allocation_cuts_each_layer_alike_and_its_weakest_channels(tmp_path):
+    model = prepare_for_pruning(_random_tiny(tmp_path, seed=3))
+    graph = build_graph(model, IMGSZ)
+    shares = {}
+    for allocation in ('global', 'uniform'):
+        plan = plan_pruning(model, PruneSettings(ratio=0.4, imgsz=IMGSZ, allocation=allocation),
+                            graph)
+        assert abs(plan.achieved_ratio - 0.4) <= plan.tolerance
+        shares[allocation] = [len(g.pruned) / g.channels for g in plan.groups if g.channels >= 64]
+    # every wide layer loses 40% up to one rounding step; the global ranking spreads far more
+    assert all(abs(share - 0.4) <= 8 / 64 for share in shares['uniform'])
+    assert np.std(shares['uniform']) < np.std(shares['global']) / 2
+    modules = dict(model.named_modules())
+    for g in plan.groups:  # within a layer the channels cut are those of lowest |gamma|
+        if len(g.bn_channels) == 1 and g.pruned:
+            name, idx = next(iter(g.bn_channels.items()))
+            gamma = modules[name].weight.detach().abs()
+            assert gamma[idx].max() <= gamma[[i for i in range(len(gamma)) if i not in idx]].min()
+
+
+def test_faded_channels_reach_zero_and_cutting_them_changes_no_output(tmp_path):
+    from training.prune.channel_fade import ChannelFade
+
+    model = prepare_for_pruning(_random_tiny(tmp_path, seed=2))
+    settings = PruneSettings(ratio=0.4, imgsz=IMGSZ, allocation='uniform')
+    fade = ChannelFade.planned(model, settings, end=0.5)
+    modules = dict(model.named_modules())
+    before = {n: modules[n].weight.detach().clone() for n in fade.targets}
+    assert fade.apply(model, 0.25) == pytest.approx(0.5)  # halfway to the end
+    for name, (idx, start) in fade.targets.items():
+        weight = modules[name].weight.detach()
+        assert (weight[idx].abs() <= 0.5 * start + 1e-7).all()
+        kept = torch.ones(len(weight), dtype=torch.bool)
+        kept[idx] = False
+        assert torch.equal(weight[kept], before[name][kept])  # other channels untouched
+    assert fade.apply(model, 0.6) == 0.0
+    assert all(not modules[n].weight[idx].any() for n, (idx, _) in fade.targets.items())
+    assert fade.channels > 0
+    # planned again on the faded model, the cut is the faded channels, and it is exact
+    graph = build_graph(model, IMGSZ)
+    plan = plan_pruning(model, settings, graph)
+    assert {n: i for g in plan.groups for n, i in g.bn_channels.items()} == {
+        n: idx.tolist() for n, (idx, _) in fade.targets.items()}
+    x = torch.rand(2, 3, IMGSZ, IMGSZ)
+    faded = _raw_head(_replicate_padding(copy.deepcopy(model)), x)[1]
+    apply_plan(model, plan, graph)
+    cut = _raw_head(_replicate_padding(copy.deepcopy(model)), x)[1]
+    torch.testing.assert_close(cut, faded, rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match='fade end'):
+        ChannelFade(end=0.0)
+
+
 @pytest.mark.parametrize('settings, match', [
     ({'ratio': 1.5}, 'ratio'),
+    ({'ratio': 0.5, 'allocation': 'even'}, 'allocation'),
+    ({'ratio': None, 'threshold': 0.1, 'allocation': 'uniform'}, 'uniform'),
     ({'ratio': None, 'threshold': None}, 'ratio'),
     ({'ratio': 0.5, 'imgsz': 100}, 'multiple of 32'),
 ])
@@ -229,6 +283,7 @@ def test_sparsity_schedule():
     assert lams == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
     with pytest.raises(ValueError, match='schedule'):
         SparsitySchedule(1e-3, mode='cosine-ish')
+    assert SparsitySchedule(0.0, mode='fade').lam_at(3, 4) == 0.0
 
 
 @pytest.fixture(scope='module')
@@ -295,6 +350,27 @@ def test_sparsity_training_shrinks_gammas_and_logs_histograms(tmp_path, staged_b
     assert (logs / 'gamma_epoch001.png').stat().st_size > 1000
     record = json.loads((logs / 'gamma_stats.jsonl').read_text().splitlines()[0])
     assert record['epoch'] == 1 and record['lambda'] == 0.5 and 0 <= record['near_zero'] <= 1
+
+
+@pytest.mark.slow
+def test_fade_training_ends_with_exactly_the_planned_channels_at_zero(tmp_path, staged_bdd):
+    from training.prune.sparsity import SparsityTrainer, train_sparse
+
+    cfg = tmp_path / 'vru-yolov8-n.yaml'
+    build_yolo('n', workdir=tmp_path)
+    settings = PruneSettings(ratio=0.3, imgsz=IMGSZ, allocation='uniform')
+    with pytest.raises(ValueError, match='planned cut'):
+        SparsityTrainer(overrides={**_SHORT, 'model': str(cfg), 'data': str(staged_bdd)},
+                        schedule=SparsitySchedule(lam=0.0, mode='fade'))
+    last = train_sparse(cfg, staged_bdd, SparsitySchedule(lam=0.0, mode='fade', fade_end=0.5),
+                        prune=settings, project=str(tmp_path), name='fade', **_SHORT)
+    model = load_model(last)  # the EMA weights, as saved
+    plan = plan_pruning(prepare_for_pruning(model), settings)
+    modules = dict(model.named_modules())
+    planned = [modules[n].weight[i] for g in plan.groups for n, i in g.bn_channels.items()]
+    assert sum(len(w) for w in planned) > 0 and not any(w.any() for w in planned)
+    zeros = sum(int((bn.weight == 0).sum()) for bn in sparsity_targets(model))
+    assert zeros == sum(len(w) for w in planned)  # those and no others
 
 
 _CHILD = textwrap.dedent("""

@@ -15,4 +15,4 @@
 """The prune stages and sparsity schedules by name, importable without torch (for ``--help``)."""
 
 STAGES = ('sparsity', 'prune', 'finetune')
-SCHEDULES = ('constant', 'linear')
+SCHEDULES = ('constant', 'linear', 'fade')

@@ -115,10 +115,11 @@ def run_job(job: PruneJob) -> dict[str, Any]:
     result: dict[str, Any] = {'input': str(job.model)}
     notes: list[str] = []
     current = Path(job.model)
+    prune_settings = PruneSettings(**{**vars(job.prune), 'imgsz': job.imgsz})
 
     if 'sparsity' in job.stages:
         LOGGER.info(f'prune: sparsity training, lambda {job.schedule.lam} ({job.schedule.mode})')
-        last = train_sparse(current, data, job.schedule,
+        last = train_sparse(current, data, job.schedule, prune=prune_settings,
                             **_train_args(job, job.sparsity_epochs, out / 'sparsity'))
         current = out / 'sparse.pt'
         shutil.copy2(last, current)
@@ -130,7 +131,7 @@ def run_job(job: PruneJob) -> dict[str, Any]:
     plan = None
     if 'prune' in job.stages:
         model = load_model(current)
-        plan = prune_model(model, PruneSettings(**{**vars(job.prune), 'imgsz': job.imgsz}))
+        plan = prune_model(model, prune_settings)
         current = save_pruned(model, out / 'pruned.pt', pruning=plan.to_dict())
         result['pruned'] = str(current)
         LOGGER.info(f'prune: {plan.achieved_ratio:.3f} of channels removed '

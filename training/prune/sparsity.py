@@ -24,12 +24,17 @@ right before the optimizer step. Two things keep ``lam`` on the paper's scale:
   ``gamma.grad += lam * batch * world * accumulate * sign(gamma)``. One SGD step (no momentum)
   then moves gamma by ``lr * batch * world * accumulate * lam``, exactly what the paper's step
   on a mean loss moves it by at ultralytics' learning rate.
-* the optimizer is SGD, always: ``optimizer=auto`` picks AdamW for short runs, and Adam divides
-  every gradient by its running RMS, so ``lam * sign(gamma)`` would no longer mean ``lam``.
+* the optimizer is SGD whenever ``lam > 0``: ``optimizer=auto`` picks AdamW for short runs,
+  and Adam divides every gradient by its running RMS, so ``lam * sign(gamma)`` would no longer
+  mean ``lam``.
 
 The paper used lambda 1e-4 (CIFAR) and 1e-5 (ImageNet). Channels whose gamma reaches ~0 carry
 a constant and are pruned (the constant folded into the next layer). The Detect head's output
 convs are never touched (they have no BatchNorm and define the output format).
+
+Schedule ``fade`` replaces the L1 ranking by a cut planned at the start (``PruneSettings``),
+whose channels then fade out while the model trains (:mod:`.channel_fade`): what a short run
+can afford, where L1 moves the gammas of a pretrained model too little to rank them.
 """
 from __future__ import annotations
 
@@ -43,7 +48,8 @@ from torch import nn
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import LOGGER
 
-from .channel_pruning import head_output_layers
+from .channel_fade import attach, ChannelFade
+from .channel_pruning import head_output_layers, prepare_for_pruning, PruneSettings
 from .gamma_stats import collect_gammas, gamma_stats, plot_gamma_histogram
 from .names import SCHEDULES
 from .trainers import checkpoint_module
@@ -51,11 +57,16 @@ from .trainers import checkpoint_module
 
 @dataclass
 class SparsitySchedule:
-    """L1 strength over training: ``constant`` or ``linear`` (0 -> lam, sparsity grows)."""
+    """
+    L1 strength over training: ``constant``, ``linear`` (0 -> lam, sparsity grows) or ``fade``.
+
+    ``fade``: the planned channels fade to 0 by ``fade_end`` of training (lam still adds L1).
+    """
 
     lam: float = 5e-4
     mode: str = 'constant'
     near_zero: float = 1e-2  # |gamma| below this counts as "near zero" in the logs
+    fade_end: float = 0.75
 
     def __post_init__(self) -> None:
         if self.mode not in SCHEDULES:
@@ -65,7 +76,7 @@ class SparsitySchedule:
 
     def lam_at(self, epoch: int, epochs: int) -> float:
         """Lambda during 0-based ``epoch`` of ``epochs``."""
-        if self.mode == 'constant':
+        if self.mode in ('constant', 'fade'):
             return self.lam
         return self.lam * (epoch + 1) / max(epochs, 1)
 
@@ -95,26 +106,41 @@ class SparsityTrainer(DetectionTrainer):
     share, percentiles, lambda) after every epoch.
     """
 
-    def __init__(self, *args, schedule: SparsitySchedule | None = None, **kwargs):
+    def __init__(self, *args, schedule: SparsitySchedule | None = None,
+                 prune: PruneSettings | None = None, **kwargs):
+        if schedule is not None and schedule.mode == 'fade' and prune is None:
+            raise ValueError('sparsity schedule "fade" needs the planned cut: pass '
+                             'prune=PruneSettings(ratio=...)')
         super().__init__(*args, **kwargs)
-        chosen = str(self.args.optimizer)
-        if chosen not in ('auto', 'SGD'):
-            raise ValueError(f'sparsity training runs with SGD (the L1 step lam*sign(gamma) '
-                             f'only means lam under SGD; Adam-type optimizers rescale it); '
-                             f'got optimizer={chosen!r}: drop the option or pass SGD')
-        self.args.optimizer = 'SGD'
         self.schedule = schedule or SparsitySchedule()
+        chosen = str(self.args.optimizer)
+        if self.schedule.lam > 0:  # a fade without L1 trains with any optimizer
+            if chosen not in ('auto', 'SGD'):
+                raise ValueError(f'sparsity training runs with SGD (the L1 step lam*sign(gamma) '
+                                 f'only means lam under SGD; Adam-type optimizers rescale it); '
+                                 f'got optimizer={chosen!r}: drop the option or pass SGD')
+            self.args.optimizer = 'SGD'
         self._targets: list[nn.BatchNorm2d] | None = None
         self._targets_of: int | None = None
+        self.prune_settings = prune
+        self.fade: ChannelFade | None = None
         self.add_callback('on_train_epoch_end', _log_gammas)
 
     def get_model(self, cfg=None, weights=None, verbose: bool = True):
         """Train a given checkpoint's module as is (pruned ones too); build from yaml else."""
         if weights is None:
-            return super().get_model(cfg, weights, verbose)
-        model = checkpoint_module(weights).float()
-        for p in model.parameters():
-            p.requires_grad_(True)
+            model = super().get_model(cfg, weights, verbose)
+        else:
+            model = checkpoint_module(weights).float()
+            for p in model.parameters():
+                p.requires_grad_(True)
+        if self.schedule.mode == 'fade':
+            prepare_for_pruning(model)
+            self.fade = attach(self, ChannelFade.planned(model, self.prune_settings,
+                                                         self.schedule.fade_end))
+            LOGGER.info(f'sparsity: {self.fade.channels} channels of {len(self.fade.targets)} '
+                        f'BatchNorms ({self.fade.plan.achieved_ratio:.1%} of the prunable '
+                        f'channels) fade to 0 by {self.schedule.fade_end:.0%} of training')
         return model
 
     def sparsity_bns(self) -> list[nn.BatchNorm2d]:
@@ -161,10 +187,14 @@ def _log_gammas(trainer: SparsityTrainer) -> None:
                 f'(median |gamma| {stats.median:.3f})')
 
 
-def train_sparse(model: str | Path, data: Path, schedule: SparsitySchedule, **train_args
-                 ) -> Path:
-    """Sparsity-train ``model`` (.pt / .yaml) on ``data``; returns the last checkpoint."""
+def train_sparse(model: str | Path, data: Path, schedule: SparsitySchedule,
+                 prune: PruneSettings | None = None, **train_args) -> Path:
+    """
+    Sparsity-train ``model`` (.pt / .yaml) on ``data``; returns the last checkpoint.
+
+    ``prune`` is the cut a ``fade`` schedule plans and fades out.
+    """
     overrides = {'model': str(model), 'data': str(data), **train_args}
-    trainer = SparsityTrainer(overrides=overrides, schedule=schedule)
+    trainer = SparsityTrainer(overrides=overrides, schedule=schedule, prune=prune)
     trainer.train()
     return Path(trainer.last)

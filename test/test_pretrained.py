@@ -100,6 +100,27 @@ def test_init_classes_and_weights_errors_name_the_problem(coco_n, tmp_path):
         pretrained_model(broken, VRU)
 
 
+def test_a_pruned_checkpoint_with_our_classes_starts_as_it_is(coco_n, street_images, tmp_path):
+    """The narrow student's start: a cut teacher, whose widths its yaml does not hold."""
+    import torch
+
+    from training.pretrained import pretrained_model, PretrainedError
+    from training.prune.channel_pruning import prune_model, PruneSettings
+    from training.prune.checkpoint import save_pruned
+
+    model, _ = pretrained_model(coco_n, VRU, {'rider': 'person'}, verbose=False)
+    prune_model(model, PruneSettings(ratio=0.3, imgsz=320, allocation='uniform'))
+    path = save_pruned(model, tmp_path / 'narrow.pt', pruning={})
+    started, report = pretrained_model(path, VRU, {'rider': 'person'}, verbose=False)
+    assert report.kept == {n: n for n in VRU} and not report.fresh
+    assert sum(p.numel() for p in started.parameters()) == sum(
+        p.numel() for p in model.parameters())
+    torch.testing.assert_close(_raw_scores(started, street_images[0]),
+                               _raw_scores(model, street_images[0]), rtol=0, atol=1e-6)
+    with pytest.raises(PretrainedError, match='pruned checkpoint'):
+        pretrained_model(path, ['person', 'car'], verbose=False)
+
+
 def test_recipe_takes_weights_and_init_classes(tmp_path):
     pytest.importorskip('ultralytics')
     from training.recipe import load_recipe, RecipeError, stage_settings

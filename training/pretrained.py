@@ -93,6 +93,17 @@ def _cls_convs(model: nn.Module) -> list[nn.Conv2d]:
     return [branch[-1] for branch in model.model[-1].cv3]
 
 
+def _pruned(source: nn.Module) -> bool:
+    """Whether a checkpoint's layers differ from what its yaml builds (pruned or restructured)."""
+    from copy import deepcopy
+
+    from ultralytics.nn.tasks import DetectionModel
+
+    built = DetectionModel(deepcopy(source.yaml), nc=int(source.model[-1].nc), verbose=False)
+    shapes = {k: v.shape for k, v in built.state_dict().items()}
+    return any(shapes.get(k) != v.shape for k, v in source.state_dict().items())
+
+
 def pretrained_model(weights: str | Path, names: Sequence[str],
                      init_classes: Mapping[str, str] | None = None,
                      verbose: bool = True) -> tuple[nn.Module, TransferReport]:
@@ -119,13 +130,30 @@ def pretrained_model(weights: str | Path, names: Sequence[str],
             raise PretrainedError(f'init_classes: {ours}: {theirs!r} is not a class of '
                                   f'{weights} (it has {sorted(source_names.values())[:12]}...)')
 
+    report = TransferReport(weights=str(weights), source_classes=len(source_names))
+    if [_norm(source_names[i]) for i in sorted(source_names)] == [_norm(n) for n in names]:
+        # Our classes in our order: the checkpoint is the start as it is (a pruned one too,
+        # whose widths its yaml does not hold).
+        model = deepcopy(source)
+        model.names = dict(enumerate(names))
+        report.kept = {n: source_names[i] for i, n in enumerate(names)}
+        n_tensors = len(model.state_dict())
+        report.tensors = (n_tensors, n_tensors)
+        model.pt_path = str(weights)
+        if verbose:
+            LOGGER.info(f'pretrained start: {report.summary()}')
+        return model, report
+    if _pruned(source):
+        raise PretrainedError(f'{weights}: a pruned checkpoint (its widths differ from its yaml) '
+                              f'can only start a model with its own classes '
+                              f'{list(source_names.values())}, not {names}')
+
     cfg = deepcopy(source.yaml)
     cfg['nc'] = len(names)
     model = DetectionModel(cfg, nc=len(names), verbose=False)
     model.names = dict(enumerate(names))
     model.load(source, verbose=False)  # name/shape match, class rows remapped by name
 
-    report = TransferReport(weights=str(weights), source_classes=len(source_names))
     dst_convs, src_convs = _cls_convs(model), _cls_convs(source)
     with torch.no_grad():
         for i, name in enumerate(names):

@@ -27,7 +27,8 @@ was interrupted, and never overwritten once complete. The deployable result is c
 Recipe keys beyond those of :mod:`training.recipe` (all optional)::
 
     prune:     {sparsity_epochs: 50, finetune_epochs: 50, lam: 5e-4, schedule: constant,
-                ratio: 0.5, min_channels: 8, batch, imgsz, train: {...}}
+                ratio: 0.5, allocation: global, min_channels: 8, fade_end: 0.75, batch, imgsz,
+                train: {...}}  # schedule: constant, linear (L1) or fade (training/prune)
     export:    {imgsz: null}                 # default: the distill stage's imgsz
     calibrate: {images: 512, method: max, keep_float: 0, seed: 0}
     evaluate:  {split: val, conf: 0.001, latency_runs: 20}
@@ -50,8 +51,8 @@ STAGES = ('teacher', 'student', 'distill', 'prune', 'export', 'calibrate', 'eval
 MODELS = ('teacher', 'plain_student', 'kd_student', 'pruned_kd_student')
 DEPLOYABLE = {'fp32': 'deployable_fp32.onnx', 'int8': 'deployable_int8.onnx'}
 SECTION_KEYS = {
-    'prune': {'sparsity_epochs', 'finetune_epochs', 'lam', 'schedule', 'ratio',
-              'min_channels', 'batch', 'imgsz', 'train'},
+    'prune': {'sparsity_epochs', 'finetune_epochs', 'lam', 'schedule', 'ratio', 'allocation',
+              'min_channels', 'fade_end', 'batch', 'imgsz', 'train'},
     'export': {'imgsz'},
     'calibrate': {'images', 'method', 'keep_float', 'seed'},
     'evaluate': {'split', 'conf', 'latency_runs'},
@@ -87,10 +88,11 @@ def _resume_or_train(workdir: Path, resuming: bool, train) -> Path:
     if resuming and last.is_file():
         from ultralytics import YOLO
 
+        from .prune.trainers import PrunedDetectionTrainer
         from .start_point import record_trained
 
         yolo = YOLO(str(last))
-        yolo.train(resume=True)
+        yolo.train(resume=True, trainer=PrunedDetectionTrainer)  # a pruned start stays pruned
         record_trained(yolo.trainer, workdir / 'train')  # a pretrained start's start.json
         return _weights(workdir / 'train')
     return train()
@@ -100,13 +102,18 @@ class Pipeline:
     """The stages of one recipe over one run folder."""
 
     def __init__(self, recipe_path: Path, out: Path, data: Path | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, seed: int | None = None,
+                 teacher: Path | None = None) -> None:
         os.environ.setdefault('YOLO_OFFLINE', '1')
         self.recipe = load_recipe(recipe_path)
         if data is not None:
             self.recipe['data'] = str(data)
         if device is not None:
             self.recipe['device'] = device
+        if seed is not None:  # every stage's seed (a stage's own `seed:` included)
+            self.recipe['seed'] = seed
+            for stage in ('teacher', 'distill'):
+                (self.recipe.get(stage) or {}).pop('seed', None)
         for name in SECTION_KEYS:
             section(self.recipe, name)
         data = self.recipe.get('data')
@@ -120,6 +127,10 @@ class Pipeline:
         self.data = self._stage_data([d.resolve() for d in data_yamls])
         self.teacher_settings = self._settings('teacher')
         self.student_settings = self._settings('distill')
+        self.trained_teacher = Path(teacher).resolve() if teacher else None
+        if self.trained_teacher and not self.trained_teacher.is_file():
+            raise RecipeError(f'--teacher {teacher}: no such checkpoint (give a trained teacher '
+                              '.pt, e.g. RUN/teacher/teacher.pt of an earlier run)')
 
     def _stage_data(self, data_yamls: list[Path]) -> Path:
         """
@@ -155,10 +166,19 @@ class Pipeline:
         """Train the student directly (no teacher): the baseline KD is measured against."""
         return self._train_plain('student', replace(self.student_settings, teacher=None, kd={}))
 
+    def teacher_weights(self) -> Path:
+        """Return the KD teacher: ``--teacher``, else this run's teacher stage's result."""
+        if self.trained_teacher:
+            return self.trained_teacher
+        if 'teacher' not in self.run.manifest['stages']:
+            raise RecipeError('the distill stage needs a teacher: run the teacher stage first '
+                              'or pass --teacher TEACHER.pt')
+        return self.run.output('teacher', 'weights')
+
     def distill(self) -> dict[str, Any]:
         from .distill.cli import distill, resume
 
-        teacher = self.run.output('teacher', 'weights')
+        teacher = self.teacher_weights()
         s = replace(self.student_settings, teacher=str(teacher))
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
@@ -189,9 +209,11 @@ class Pipeline:
                 sparsity_epochs=int(cfg.get('sparsity_epochs', 50)),
                 finetune_epochs=int(cfg.get('finetune_epochs', 50)),
                 schedule=SparsitySchedule(lam=float(cfg.get('lam', 5e-4)),
-                                          mode=str(cfg.get('schedule', 'constant'))),
+                                          mode=str(cfg.get('schedule', 'constant')),
+                                          fade_end=float(cfg.get('fade_end', 0.75))),
                 prune=PruneSettings(ratio=float(cfg.get('ratio', 0.5)),
-                                    min_channels=int(cfg.get('min_channels', 8)), imgsz=imgsz),
+                                    min_channels=int(cfg.get('min_channels', 8)), imgsz=imgsz,
+                                    allocation=str(cfg.get('allocation', 'global'))),
                 validate=False, latency_runs=0,
                 train_extra={k: v for k, v in {**s.train, **(cfg.get('train') or {})}.items()
                              if k not in ('workers', 'fraction')})
@@ -332,6 +354,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', type=Path, help='run folder (default: runs/<recipe name>)')
     parser.add_argument('--data', type=Path, help="override the recipe's data.yaml")
     parser.add_argument('--device', help="override the recipe's device (cpu, 0, 0,1)")
+    parser.add_argument('--seed', type=int, help="override the recipe's seed (every stage)")
+    parser.add_argument('--teacher', type=Path,
+                        help='a trained teacher .pt for the distill stage instead of the teacher '
+                             'stage (e.g. a second student seed against the same teacher)')
     parser.add_argument('--stages', nargs='+', choices=STAGES,
                         help='run only these stages (their inputs must exist in the run)')
 
@@ -340,7 +366,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         recipe = load_recipe(args.recipe)
         out = args.out or Path('runs') / str(recipe.get('name') or args.recipe.stem)
-        pipeline = Pipeline(args.recipe, out, data=args.data, device=args.device)
+        pipeline = Pipeline(args.recipe, out, data=args.data, device=args.device,
+                            seed=args.seed, teacher=args.teacher)
         stages = tuple(args.stages or section(pipeline.recipe, 'pipeline').get('stages')
                        or STAGES)
         report = pipeline.run_all(stages)

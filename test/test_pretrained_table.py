@@ -80,3 +80,24 @@ def test_question_a_falls_back_to_the_training_size_figures(tmp_path):
     text = render(run, tmp_path / 'doc.md', 'bash x.sh')
     assert '**yes** at the training size' in text and '+2.0 points' in text
     assert '| teacher | not run yet |' in text
+
+
+def _seeded(run: Path, seed: int) -> Path:
+    manifest = {'stages': {'distill': {'inputs': {'settings': {'seed': seed}}}}}
+    (run / 'manifest.json').write_text(json.dumps(manifest))
+    return run
+
+
+def test_a_second_seed_of_the_students_is_tabled_and_answers_a_over_both(tmp_path):
+    rows = [_row('teacher', 11e6, 0.40, 0.30, 0.5), _row('plain_student', 3e6, 0.30, 0.29, 0.4),
+            _row('kd_student', 3e6, 0.33, 0.32, 0.45)]
+    main = _seeded(_run(tmp_path / 'a', rows), 0)
+    seed1 = [_row('plain_student', 3e6, 0.31, 0.30, 0.4),
+             _row('kd_student', 3e6, 0.30, 0.27, 0.41)]
+    second = _seeded(_run(tmp_path / 'b', seed1), 1)
+    text = render([main, second], tmp_path / 'doc.md', 'bash x.sh')
+    assert 'Seeds: 0 (teacher and students) and 1' in text
+    assert '| KD student (seed 1) | 3.00 |' in text and '| teacher (seed 1)' not in text
+    assert '**mixed** over 2 seeds' in text  # +3.0 points in seed 0, -1.0 in seed 1
+    assert 'seed 0: mAP50 33.0 vs 30.0 (+3.0 points)' in text and 'mean +1.0 points' in text
+    assert 'KD student (seed 1) -10.0%' in text  # (b) lists every seed's KD student

@@ -68,16 +68,30 @@ def load_run(run: Path) -> dict[str, Any]:
             if start.is_file():
                 starts[stage] = json.loads(start.read_text())
                 break
-    return {'rows': rows, 'starts': starts, 'manifest': manifest}
+    return {'rows': rows, 'starts': starts, 'manifest': manifest, 'path': run,
+            'seed': seed_of(manifest)}
 
 
-def main_table(rows: dict[str, Any]) -> list[str]:
+def seed_of(manifest: dict[str, Any]) -> int | None:
+    """Return the students' seed a run used (from its manifest), or None when not recorded."""
+    for stage in ('distill', 'student', 'teacher'):
+        seed = _get(manifest, 'stages', stage, 'inputs', 'settings', 'seed')
+        if seed is not None:
+            return int(seed)
+    return None
+
+
+def main_table(rows: dict[str, Any], extra: list[dict[str, Any]] | None = None) -> list[str]:
+    """Tabulate each model of the main run, then the students of further seeds' runs."""
     head = ('| model | params (M) | GFLOPs | mAP50 FP32 / INT8 | mAP50-95 FP32 / INT8 '
             '| person AP50 FP32 / INT8 | INT8 change of mAP50 | P / R @0.25 INT8 '
             '| P / R @0.001 INT8 | P at equal recall FP32 / INT8 | ORT CPU ms FP32 / INT8 |')
     lines = [head, '|---|' + '---:|' * (head.count('|') - 2)]
-    for key, label, _ in ROWS:
-        r = rows.get(key)
+    entries = [(label, rows.get(key)) for key, label, _ in ROWS]
+    for run in extra or []:
+        entries += [(f'{label} (seed {run["seed"]})', run['rows'][key])
+                    for key, label, _ in ROWS if key in run['rows'] and key != 'teacher']
+    for label, r in entries:
         if r is None:
             lines.append(f'| {label} | not run yet |' + ' |' * (head.count('|') - 3))
             continue
@@ -121,48 +135,88 @@ def start_table(starts: dict[str, Any]) -> list[str]:
     return lines
 
 
-def answers(rows: dict[str, Any], starts: dict[str, Any] | None = None) -> list[str]:
-    """Questions (a), (b), (c), each answered from the numbers or marked as still to run."""
-    t, d, k, p = (rows.get(x) for x in ('teacher', 'plain_student', 'kd_student',
-                                        'pruned_kd_student'))
+def _kd_vs_direct(rows: dict[str, Any], starts: dict[str, Any] | None
+                  ) -> tuple[bool, float, float, float | None, float | None] | None:
+    """Return (evaluated?, KD mAP50, direct mAP50, KD person AP50, direct person AP50)."""
+    d, k = rows.get('plain_student'), rows.get('kd_student')
+    if d and k:
+        return (True, k['fp32']['map50'], d['fp32']['map50'], _get(k, 'fp32', 'ap50', 'person'),
+                _get(d, 'fp32', 'ap50', 'person'))
     trained = {stage: r['trained'] for stage, r in (starts or {}).items() if r.get('trained')}
+    if {'student', 'distill'} <= set(trained):
+        ks, ds = trained['distill'], trained['student']
+        return (False, ks['map50'], ds['map50'], _get(ks, 'ap50', 'person'),
+                _get(ds, 'ap50', 'person'))
+    return None
+
+
+def _verdict(gains: list[float]) -> str:
+    if all(g > 0 for g in gains):
+        return 'yes'
+    return 'no' if all(g <= 0 for g in gains) else 'mixed'
+
+
+def answers(rows: dict[str, Any], starts: dict[str, Any] | None = None,
+            extra: list[dict[str, Any]] | None = None, seed: int | None = None) -> list[str]:
+    """
+    Questions (a), (b), (c), each answered from the numbers or marked as still to run.
+
+    ``extra``: runs of further seeds (loaded by :func:`load_run`); (a) is then answered over
+    every seed, (b) and (c) list each seed's KD and pruned students.
+    """
+    extra = extra or []
+    t, k, p = (rows.get(x) for x in ('teacher', 'kd_student', 'pruned_kd_student'))
     out = []
-    if not (d and k) and {'student', 'distill'} <= set(trained):
-        dm, km = trained['student']['map50'], trained['distill']['map50']
-        dp = _get(trained['student'], 'ap50', 'person')
-        kp = _get(trained['distill'], 'ap50', 'person')
-        verdict = 'yes' if km > dm else 'no'
-        out.append(f'- **(a) Does KD beat the direct student (same start, epochs, seed)?** '
-                   f'**{verdict}** at the training size (PyTorch; the ONNX evaluation has not '
-                   f'run yet): mAP50 {_pct(km)} vs {_pct(dm)} ({100 * (km - dm):+.1f} points); '
-                   f'person AP50 {_pct(kp)} vs {_pct(dp)}.')
-    elif d and k:
-        dm, km = d['fp32']['map50'], k['fp32']['map50']
-        dp, kp = _get(d, 'fp32', 'ap50', 'person'), _get(k, 'fp32', 'ap50', 'person')
-        verdict = 'yes' if km > dm else 'no'
-        out.append(f'- **(a) Does KD beat the direct student (same start, epochs, seed)?** '
-                   f'**{verdict}**: FP32 mAP50 {_pct(km)} vs {_pct(dm)} '
+    question = '- **(a) Does KD beat the direct student (same start, epochs, seed)?** '
+    first = _kd_vs_direct(rows, starts)
+    more = [(run['seed'], _kd_vs_direct(run['rows'], run['starts'])) for run in extra]
+    more = [(seed, c) for seed, c in more if c is not None]
+    if first is None:
+        out.append('- **(a)** not answered yet: the direct and KD students have not both run.')
+    elif not more:
+        evaluated, km, dm, kp, dp = first
+        where = ': FP32' if evaluated else (' at the training size (PyTorch; the ONNX '
+                                            'evaluation has not run yet):')
+        out.append(f'{question}**{_verdict([km - dm])}**{where} mAP50 {_pct(km)} vs {_pct(dm)} '
                    f'({100 * (km - dm):+.1f} points); person AP50 {_pct(kp)} vs {_pct(dp)}.')
     else:
-        out.append('- **(a)** not answered yet: the direct and KD students have not both run.')
-    if t and k and int8_change(t) is not None and int8_change(k) is not None:
-        tc, kc = int8_change(t), int8_change(k)
-        verdict = 'yes' if abs(min(kc, 0)) < abs(min(tc, 0)) else 'no'
+        seeds = [(seed, first)] + more
+        gains = [c[1] - c[2] for _, c in seeds]
+        parts = [f'seed {"?" if s is None else s}: mAP50 {_pct(c[1])} vs {_pct(c[2])} '
+                 f'({100 * (c[1] - c[2]):+.1f} points), person AP50 {_pct(c[3])} vs '
+                 f'{_pct(c[4])}' for s, c in seeds]
+        out.append(f'{question}**{_verdict(gains)}** over {len(seeds)} seeds (FP32 where '
+                   f'evaluated): {"; ".join(parts)}; mean {100 * sum(gains) / len(gains):+.1f} '
+                   'points.')
+    kd_rows = [('KD student', k)] + [(f'KD student (seed {run["seed"]})',
+                                      run['rows'].get('kd_student')) for run in extra]
+    kd_rows = [(label, r) for label, r in kd_rows if r and int8_change(r) is not None]
+    if t and int8_change(t) is not None and kd_rows:
+        tc = int8_change(t)
+        changes = [int8_change(r) for _, r in kd_rows]
+        verdict = _verdict([abs(min(tc, 0)) - abs(min(c, 0)) for c in changes])
+        listed = ', '.join(f'{label} {100 * c:+.1f}%' for (label, _), c in zip(kd_rows, changes))
         out.append("- **(b) Is the KD student's INT8 drop smaller than the teacher's?** "
-                   f'**{verdict}**: teacher {100 * tc:+.1f}%, KD student {100 * kc:+.1f}% '
+                   f'**{verdict}**: teacher {100 * tc:+.1f}%, {listed} '
                    f'(relative mAP50 change at INT8; the paper: teacher '
                    f'{PAPER["teacher_int8"]}%, KD student {PAPER["kd_int8"]}%).')
     else:
         out.append('- **(b)** not answered yet: teacher and KD student INT8 rows missing.')
-    if k and p:
-        cut = 1 - p['params'] / k['params']
-        points = 100 * (p['fp32']['map50'] - k['fp32']['map50'])
-        verdict = 'yes' if cut >= 0.5 and points >= -3 else 'no'
+    pairs = [('', k, p)] + [(f' (seed {run["seed"]})', run['rows'].get('kd_student'),
+                             run['rows'].get('pruned_kd_student')) for run in extra]
+    pairs = [(label, kk, pp) for label, kk, pp in pairs if kk and pp]
+    if pairs:
+        results = [(label, 1 - pp['params'] / kk['params'],
+                    100 * (pp['fp32']['map50'] - kk['fp32']['map50']), kk, pp)
+                   for label, kk, pp in pairs]
+        verdict = _verdict([1.0 if cut >= 0.5 and points >= -3 else -1.0
+                            for _, cut, points, _, _ in results])
+        listed = '; '.join(f'parameters {100 * -cut:+.1f}% ({kk["params"] / 1e6:.2f}M -> '
+                           f'{pp["params"] / 1e6:.2f}M), mAP50 {points:+.1f} points FP32{label}'
+                           for label, cut, points, kk, pp in results)
         out.append(f'- **(c) Does pruning + KD fine-tuning cut >= 50% of the parameters for '
-                   f'<= 3 AP50 points?** **{verdict}**: parameters {100 * -cut:+.1f}% '
-                   f'({k["params"] / 1e6:.2f}M -> {p["params"] / 1e6:.2f}M), mAP50 '
-                   f'{points:+.1f} points FP32 (the paper: {PAPER["prune_params"]}% for '
-                   f'{PAPER["prune_ap50"]}).')
+                   f'<= 3 AP50 points?** **{verdict}**: {listed} (the paper: '
+                   f'{PAPER["prune_params"]}% for {PAPER["prune_ap50"]}).')
     else:
         out.append('- **(c)** not answered yet: the pruned KD student has not run.')
     return out
@@ -196,9 +250,15 @@ def plot(rows: dict[str, Any], path: Path) -> Path | None:
     return path
 
 
-def render(run: Path, doc: Path, command: str) -> str:
-    """Write ``doc`` (and its plot beside it) from the run folder; returns the markdown."""
-    loaded = load_run(run)
+def render(run: Path | list[Path], doc: Path, command: str) -> str:
+    """
+    Write ``doc`` (and its plot beside it) from the run folder(s); returns the markdown.
+
+    The first run is the main one (teacher and students); further runs are other seeds of the
+    students (``vru-train pipeline --seed N --teacher MAIN/teacher/teacher.pt``).
+    """
+    runs = [run] if isinstance(run, Path) else list(run)
+    loaded, extra = load_run(runs[0]), [load_run(r) for r in runs[1:]]
     rows, manifest = loaded['rows'], loaded['manifest']
     stages = manifest.get('stages', {})
     times = ', '.join(f'{name} {v.get("seconds", 0) / 60:.0f} min' for name, v in stages.items()
@@ -207,8 +267,8 @@ def render(run: Path, doc: Path, command: str) -> str:
     lines = [
         f"# The papers' table from pretrained weights on a 2-core CPU ({doc.stem[:10]})", '',
         f'Command: `{command}` (resumable: the same command continues an interrupted run).',
-        f'Run folder: `{run}`. Completed stages and their wall time on this shared machine: '
-        f'{times or "none yet"}. One seed (0).', '',
+        f'Run folder: `{runs[0]}`. Completed stages and their wall time on this shared '
+        f'machine: {times or "none yet"}. {_seeds_line(loaded, extra)}', '',
         "Evaluated by ultralytics' validator on the exported ONNX files (ONNX Runtime, CPU, "
         'batch 1, conf 0.001) on bdd100k_vru val (100 frames, 155 pedestrians); INT8 is the '
         'explicit Q/DQ model. P / R @0.25: class-mean precision and recall of detections '
@@ -216,15 +276,26 @@ def render(run: Path, doc: Path, command: str) -> str:
         'threshold. P at equal recall: class-mean precision at the highest recall every model '
         "reaches. Latency: median single-thread inference through vru_detector's ONNX "
         'Runtime backend on this shared CPU (compare within a column only).', '',
-        *main_table(rows), '',
+        *main_table(rows, extra), '',
         *([f'![accuracy]({image.name})', ''] if image else []),
         '## Start and end of each training stage (PyTorch validation at the training size)', '',
         *start_table(loaded['starts']), '',
-        '## The three questions', '', *answers(rows, loaded['starts']), '']
+        *[line for r in extra for line in (f'Seed {r["seed"]} (`{r["path"]}`):', '',
+                                           *start_table(r['starts']), '')],
+        '## The three questions', '',
+        *answers(rows, loaded['starts'], extra, seed=loaded['seed']), '']
     text = '\n'.join(lines)
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)
     return text
+
+
+def _seeds_line(main: dict[str, Any], extra: list[dict[str, Any]]) -> str:
+    if not extra:
+        return f'One seed ({main["seed"] if main["seed"] is not None else "?"}).'
+    others = ', '.join(str(r['seed']) for r in extra)
+    return (f'Seeds: {main["seed"]} (teacher and students) and {others} (the students again, '
+            f'against the same teacher).')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,15 +303,18 @@ def main(argv: list[str] | None = None) -> int:
         prog='python -m training.experiments.pretrained_table',
         description="Write the papers' table from a pipeline run folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('run', type=Path, help='pipeline run folder (vru-train pipeline --out)')
+    parser.add_argument('run', type=Path, nargs='+',
+                        help='pipeline run folder (vru-train pipeline --out); further folders: '
+                             "other seeds of the students, against the first one's teacher")
     parser.add_argument('--doc', type=Path, required=True, help='markdown file to write')
     parser.add_argument('--command', default='bash training/experiments/pretrained_cpu.sh',
                         help='the command quoted in the page')
     args = parser.parse_args(argv)
-    if not args.run.is_dir():
-        print(f"pretrained_table: {args.run} is not a run folder (give vru-train pipeline's "
-              '--out folder)')
-        return 2
+    for run in args.run:
+        if not run.is_dir():
+            print(f"pretrained_table: {run} is not a run folder (give vru-train pipeline's "
+                  '--out folder)')
+            return 2
     print(render(args.run, args.doc, args.command))
     return 0
 

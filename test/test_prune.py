@@ -469,3 +469,18 @@ def test_cli_runs_all_stages_and_writes_report(tmp_path, trained_tiny, bdd_yaml)
     except ImportError:
         method = 'plain'
     assert any(n.startswith(f'fine-tune ({method})') for n in report['notes']), report['notes']
+
+
+def test_cli_flags_reach_the_fade_schedule_and_the_allocation(tmp_path):
+    import argparse
+
+    from training.prune.cli import add_arguments, job_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(['--model', 'm.pt', '--out', str(tmp_path), '--lam', '0',
+                              '--lam-schedule', 'fade', '--fade-end', '0.5',
+                              '--allocation', 'uniform', '--ratio', '0.3'])
+    job = job_from_args(args)
+    assert (job.schedule.mode, job.schedule.fade_end, job.schedule.lam) == ('fade', 0.5, 0.0)
+    assert (job.prune.allocation, job.prune.ratio) == ('uniform', 0.3)

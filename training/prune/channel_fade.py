@@ -91,8 +91,8 @@ def attach(trainer: Any, fade: ChannelFade) -> ChannelFade:
     """
     Fade ``fade``'s channels while an ultralytics trainer trains: after every batch.
 
-    Progress is (epoch + batch / batches) / epochs, so a resumed run continues the envelope.
-    Applied to the model and to its EMA (what the checkpoints save and validation runs).
+    Progress is (epoch + batch / batches) / epochs. Applied to the model and to its EMA (what
+    the checkpoints save and validation runs).
     """
     from ultralytics.utils.torch_utils import unwrap_model
 

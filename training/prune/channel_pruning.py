@@ -47,8 +47,7 @@ import torch
 from torch import nn
 
 from .c2f_split_free import replace_c2f
-
-ALLOCATIONS = ('global', 'uniform')
+from .names import ALLOCATIONS
 
 
 @dataclass

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .names import SCHEDULES, STAGES
+from .names import ALLOCATIONS, SCHEDULES, STAGES
 
 if TYPE_CHECKING:  # torch is imported only when a command runs (fast --help)
     from .pipeline import PruneJob
@@ -47,10 +47,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help='epochs of training with the L1 penalty on BN gammas')
     g.add_argument('--lam', type=float, default=5e-4, help='L1 strength on BN gammas')
     g.add_argument('--lam-schedule', choices=SCHEDULES, default='constant',
-                   help='constant, or linear ramp 0 -> lam over the epochs')
+                   help='constant, or linear ramp 0 -> lam over the epochs; fade: the planned '
+                        'channels shrink to 0 while training (for short runs; --lam 0 allows '
+                        'any optimizer)')
+    g.add_argument('--fade-end', type=float, default=0.75,
+                   help='fade: share of the sparsity epochs after which the channels are 0')
     g = parser.add_argument_group('channel pruning')
     g.add_argument('--ratio', type=float, default=0.5,
-                   help='share of prunable channels to remove (global ranking by |gamma|)')
+                   help='share of prunable channels to remove')
+    g.add_argument('--allocation', choices=ALLOCATIONS, default='global',
+                   help='global: rank all channels by |gamma| together (after sparsity '
+                        'training); uniform: the same share of every layer')
     g.add_argument('--threshold', type=float,
                    help='prune channels with |gamma| below this instead of a ratio')
     g.add_argument('--min-channels', type=int, default=8,
@@ -80,10 +87,11 @@ def job_from_args(args: argparse.Namespace) -> PruneJob:
         model=args.model, out=args.out, data=args.data, teacher=args.teacher, stages=stages,
         imgsz=args.imgsz, batch=args.batch, device=args.device, workers=args.workers,
         fraction=args.fraction, seed=args.seed, sparsity_epochs=args.sparsity_epochs,
-        schedule=SparsitySchedule(lam=args.lam, mode=args.lam_schedule),
+        schedule=SparsitySchedule(lam=args.lam, mode=args.lam_schedule, fade_end=args.fade_end),
         prune=PruneSettings(ratio=None if args.threshold is not None else args.ratio,
                             threshold=args.threshold, min_channels=args.min_channels,
-                            round_to=args.round_to, imgsz=args.imgsz),
+                            round_to=args.round_to, imgsz=args.imgsz,
+                            allocation=args.allocation),
         finetune_epochs=args.finetune_epochs, kd=args.kd, validate=not args.no_val,
         latency_runs=args.latency_runs, latency_threads=args.latency_threads)
 

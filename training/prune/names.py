@@ -16,3 +16,4 @@
 
 STAGES = ('sparsity', 'prune', 'finetune')
 SCHEDULES = ('constant', 'linear', 'fade')
+ALLOCATIONS = ('global', 'uniform')

@@ -35,7 +35,11 @@ DATASETS = [SHARED / 'data' / n / 'data.yaml'
             for n in ('bdd100k_vru', 'coco_vru', 'coco128_vru')]
 COCO_N = SHARED / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 BASE = {'amp': False, 'workers': 2, 'plots': False}
-# name -> (what it tests, stage settings); all at 480 px, 2 epochs, seed 0
+# name -> (what it tests, stage settings); all at 480 px, seed 0. ``epochs`` and ``batch`` may
+# be set per trial (default: --epochs, batch 16); the rest are ultralytics train arguments.
+# ultralytics accumulates gradients up to its nominal batch ``nbs`` (64): at batch 16 that is
+# one optimizer step per 4 batches, 7 steps an epoch on these 441 images. ``nbs`` equal to
+# the batch makes every batch a step.
 TRIALS: dict[str, tuple[str, dict[str, Any]]] = {
     'sgd_frozen': ('SGD lr0 0.002, backbone frozen, no warm-up, no mosaic',
                    {'optimizer': 'SGD', 'lr0': 0.002, 'freeze': 10, 'warmup_epochs': 0,
@@ -46,7 +50,45 @@ TRIALS: dict[str, tuple[str, dict[str, Any]]] = {
                   {'warmup_epochs': 1}),
     'rider_fresh': ('as auto_frozen, but rider starts fresh instead of from person',
                     {'freeze': 10, 'warmup_epochs': 1}),
+    'adamw_step16': ('AdamW lr0 0.001, backbone frozen, no warm-up, a step every batch '
+                     '(nbs 16)', {'optimizer': 'AdamW', 'lr0': 0.001, 'freeze': 10,
+                                  'warmup_epochs': 0, 'nbs': 16, 'epochs': 1}),
+    'adamw_step16_nomosaic': ('as adamw_step16, no mosaic',
+                              {'optimizer': 'AdamW', 'lr0': 0.001, 'freeze': 10,
+                               'warmup_epochs': 0, 'nbs': 16, 'mosaic': 0.0, 'epochs': 1}),
+    'sgd_step16': ('SGD lr0 0.01, backbone frozen, no warm-up, no mosaic, a step every batch '
+                   '(nbs 16)', {'optimizer': 'SGD', 'lr0': 0.01, 'freeze': 10,
+                                'warmup_epochs': 0, 'nbs': 16, 'mosaic': 0.0, 'epochs': 1}),
+    'adamw_step8': ('AdamW lr0 0.001, backbone frozen, no warm-up, batch 8 and a step every '
+                    'batch (nbs 8)', {'optimizer': 'AdamW', 'lr0': 0.001, 'freeze': 10,
+                                      'warmup_epochs': 0, 'batch': 8, 'nbs': 8, 'epochs': 1}),
+    'bn_stats_only': ('learning rate 0 (SGD, backbone frozen, nbs 16): only the batch-norm '
+                      'running statistics move', {'optimizer': 'SGD', 'lr0': 0.0, 'freeze': 10,
+                                                  'warmup_epochs': 0, 'nbs': 16, 'epochs': 1}),
+    'adamw_lr1e-4': ('AdamW lr0 0.0001, backbone frozen, no warm-up, nbs 16',
+                     {'optimizer': 'AdamW', 'lr0': 0.0001, 'freeze': 10, 'warmup_epochs': 0,
+                      'nbs': 16, 'epochs': 1}),
+    'adamw_lr1e-4_2ep': ('as adamw_lr1e-4, 2 epochs (the rate halves in the second)',
+                         {'optimizer': 'AdamW', 'lr0': 0.0001, 'freeze': 10, 'warmup_epochs': 0,
+                          'nbs': 16, 'epochs': 2}),
+    'adamw_lr3e-4_2ep': ('AdamW lr0 0.0003, backbone frozen, no warm-up, nbs 16, 2 epochs',
+                         {'optimizer': 'AdamW', 'lr0': 0.0003, 'freeze': 10, 'warmup_epochs': 0,
+                          'nbs': 16, 'epochs': 2}),
+    'adamw_lr1e-4_3ep': ('as adamw_lr1e-4, 3 epochs', {'optimizer': 'AdamW', 'lr0': 0.0001,
+                                                       'freeze': 10, 'warmup_epochs': 0,
+                                                       'nbs': 16, 'epochs': 3}),
+    'auto_frozen_3ep': ('as auto_frozen, 3 epochs', {'freeze': 10, 'warmup_epochs': 1,
+                                                     'epochs': 3}),
+    'adamw_lr1e-4_full_2ep': ('AdamW lr0 0.0001, nothing frozen, no warm-up, nbs 16, 2 epochs',
+                              {'optimizer': 'AdamW', 'lr0': 0.0001, 'warmup_epochs': 0,
+                               'nbs': 16, 'epochs': 2}),
 }
+
+
+def trial_settings(name: str, epochs: int) -> tuple[int, int, dict[str, Any]]:
+    """Split a trial's settings into (epochs, batch, ultralytics train arguments)."""
+    args = dict(TRIALS[name][1])
+    return args.pop('epochs', epochs), args.pop('batch', 16), {**BASE, **args}
 
 
 def run_trial(name: str, out: Path, data: Path, epochs: int, imgsz: int) -> dict[str, Any]:
@@ -58,10 +100,10 @@ def run_trial(name: str, out: Path, data: Path, epochs: int, imgsz: int) -> dict
     if record.is_file() and 'trained' in json.loads(record.read_text()):
         return json.loads(record.read_text())
     init = {} if name == 'rider_fresh' else {'rider': 'person'}
+    epochs, batch, train = trial_settings(name, epochs)
     settings = StageSettings(model='yolov8n', data=str(data), epochs=epochs, imgsz=imgsz,
-                             batch=16, seed=0, device='cpu',
-                             train={**BASE, **TRIALS[name][1]}, weights=str(COCO_N),
-                             init_classes=init)
+                             batch=batch, seed=0, device='cpu', train=train,
+                             weights=str(COCO_N), init_classes=init)
     train_from_pretrained(settings, out / name, 'train')
     return json.loads(record.read_text())
 
@@ -72,18 +114,21 @@ def render(results: dict[str, dict[str, Any]], epochs: int, imgsz: int) -> str:
             d = (d or {}).get(key)
         return '-' if d is None else f'{100 * d:.1f}'
 
-    lines = ['| trial | settings | person AP50 start -> trained | rider AP50 start -> trained '
-             '| mAP50 start -> trained |', '|---|---|---:|---:|---:|']
+    lines = ['| trial | settings | epochs | batch | person AP50 start -> trained '
+             '| rider AP50 start -> trained | mAP50 start -> trained |',
+             '|---|---|---:|---:|---:|---:|---:|']
     for name, r in results.items():
         s, t = r['start'], r.get('trained')
-        lines.append(f'| {name} | {TRIALS[name][0]} | {pct(s, "ap50", "person")} -> '
+        n_epochs, batch, _ = trial_settings(name, epochs)
+        lines.append(f'| {name} | {TRIALS[name][0]} | {n_epochs} | {batch} '
+                     f'| {pct(s, "ap50", "person")} -> '
                      f'{pct(t, "ap50", "person")} | {pct(s, "ap50", "rider")} -> '
                      f'{pct(t, "ap50", "rider")} | {pct(s, "map50")} -> {pct(t, "map50")} |')
     return '\n'.join([
         '# Fine-tuning the COCO YOLOv8n on the street images: what was tried on the CPU', '',
-        f"Each trial: Ultralytics' COCO YOLOv8n, head classes matched by name, {epochs} epochs "
+        f"Each trial: Ultralytics' COCO YOLOv8n, head classes matched by name, fine-tuned "
         f'at {imgsz} px on the train splits of bdd100k_vru, coco_vru and coco128_vru (441 '
-        'images), batch 16, seed 0; validated on bdd100k_vru val (100 frames, 155 pedestrians, 7 '
+        'images), seed 0; validated on bdd100k_vru val (100 frames, 155 pedestrians, 7 '
         "riders) at the same size by ultralytics' validator. One seed: differences of a point or "
         'two are within noise on 100 frames.', '',
         'Command: `python -m training.experiments.finetune_sweep --out runs/finetune_sweep '
@@ -109,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'finetune_sweep: {", ".join(missing)} not found: run from the repository root '
               'with ../shared beside it')
         return 2
+    args.out = args.out.resolve()  # ultralytics nests a relative project under runs/detect
     data = stage_datasets(DATASETS, args.out / 'data')
     results = {}
     for i, name in enumerate(args.trials, 1):

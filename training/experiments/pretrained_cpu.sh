@@ -2,6 +2,8 @@
 # The papers' table from pretrained weights on a 2-core CPU, in one resumable call:
 #   bash training/experiments/pretrained_cpu.sh            # one seed
 #   SEEDS="1" bash training/experiments/pretrained_cpu.sh  # and the students again with seed 1
+#   SEED=1 OUT=runs/pretrained_cpu_s1 bash training/experiments/pretrained_cpu.sh
+#                                      # every model, the teacher too, with seed 1
 # Runs training/recipes/pretrained_cpu.yaml into $OUT (default runs/pretrained_cpu; rerun the
 # same command to continue an interrupted run, finished stages are skipped). Each seed in
 # $SEEDS trains the direct, KD and pruned students again into ${OUT}_seedN, distilled from
@@ -13,7 +15,7 @@ export YOLO_OFFLINE=1 MPLBACKEND=Agg
 RECIPE=training/recipes/pretrained_cpu.yaml
 OUT=${OUT:-runs/pretrained_cpu}
 DOC=${DOC:-docs/results/$(date +%F)-pretrained-cpu.md}
-vru-train pipeline "$RECIPE" --out "$OUT"
+vru-train pipeline "$RECIPE" --out "$OUT" ${SEED:+--seed "$SEED"}
 runs=("$OUT")
 for seed in ${SEEDS:-}; do
   vru-train pipeline "$RECIPE" --out "${OUT}_seed$seed" --seed "$seed" \
@@ -21,5 +23,7 @@ for seed in ${SEEDS:-}; do
     --stages student distill prune export calibrate evaluate
   runs+=("${OUT}_seed$seed")
 done
-python -m training.experiments.pretrained_table "${runs[@]}" --doc "$DOC" \
-  --command "SEEDS=\"${SEEDS:-}\" bash training/experiments/pretrained_cpu.sh"
+command="bash training/experiments/pretrained_cpu.sh"
+[ -n "${SEEDS:-}" ] && command="SEEDS=\"$SEEDS\" $command"
+[ -n "${SEED:-}" ] && command="SEED=$SEED OUT=$OUT $command"
+python -m training.experiments.pretrained_table "${runs[@]}" --doc "$DOC" --command "$command"

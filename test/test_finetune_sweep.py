@@ -1,0 +1,40 @@
+# Copyright 2026 vru_detector maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The fine-tune sweep runs each trial with its own epochs and batch, and records it so."""
+import pytest
+
+from training.experiments.finetune_sweep import render, trial_settings, TRIALS
+
+
+def test_trial_epochs_and_batch_are_stage_settings_not_ultralytics_overrides():
+    epochs, batch, train = trial_settings('adamw_step8', epochs=2)
+    assert (epochs, batch) == (1, 8)
+    assert 'epochs' not in train and 'batch' not in train and train['nbs'] == 8
+    assert trial_settings('sgd_frozen', epochs=2)[:2] == (2, 16)  # the sweep's defaults
+
+
+def test_every_trial_only_sets_arguments_ultralytics_knows():
+    cfg = pytest.importorskip('ultralytics.cfg')
+    for name in TRIALS:
+        unknown = set(trial_settings(name, 2)[2]) - set(cfg.DEFAULT_CFG_DICT)
+        assert not unknown, f'{name}: {unknown}'
+
+
+def test_page_shows_each_trials_epochs_and_start_vs_trained():
+    record = {'start': {'map50': 0.191, 'ap50': {'person': 0.313, 'rider': 0.01}},
+              'trained': {'map50': 0.207, 'ap50': {'person': 0.343, 'rider': 0.015}}}
+    page = render({'auto_frozen_3ep': record, 'sgd_frozen': {'start': record['start']}}, 2, 480)
+    assert '| auto_frozen_3ep | as auto_frozen, 3 epochs | 3 | 16 | 31.3 -> 34.3 |' in page
+    assert '| sgd_frozen |' in page and '31.3 -> - |' in page  # not trained yet

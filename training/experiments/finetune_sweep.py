@@ -53,9 +53,6 @@ TRIALS: dict[str, tuple[str, dict[str, Any]]] = {
     'adamw_step16': ('AdamW lr0 0.001, backbone frozen, no warm-up, a step every batch '
                      '(nbs 16)', {'optimizer': 'AdamW', 'lr0': 0.001, 'freeze': 10,
                                   'warmup_epochs': 0, 'nbs': 16, 'epochs': 1}),
-    'adamw_step16_nomosaic': ('as adamw_step16, no mosaic',
-                              {'optimizer': 'AdamW', 'lr0': 0.001, 'freeze': 10,
-                               'warmup_epochs': 0, 'nbs': 16, 'mosaic': 0.0, 'epochs': 1}),
     'sgd_step16': ('SGD lr0 0.01, backbone frozen, no warm-up, no mosaic, a step every batch '
                    '(nbs 16)', {'optimizer': 'SGD', 'lr0': 0.01, 'freeze': 10,
                                 'warmup_epochs': 0, 'nbs': 16, 'mosaic': 0.0, 'epochs': 1}),

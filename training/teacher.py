@@ -33,7 +33,8 @@ def train_teacher(settings: StageSettings, project: Path, name: str) -> Path:
     from .models import build_yolo
 
     os.environ.setdefault('YOLO_OFFLINE', '1')
-    run_dir = Path(project) / name
+    project = Path(project).resolve()  # ultralytics nests a relative project under runs/detect
+    run_dir = project / name
     if settings.weights:
         return train_from_pretrained(settings, project, name)
     yolo = build_yolo(settings.model, names=dataset_names(settings.data), workdir=run_dir,
@@ -49,13 +50,14 @@ def train_from_pretrained(settings: StageSettings, project: Path, name: str) -> 
 
     from .start_point import record_trained, start_model
 
-    model, _ = start_model(settings, Path(project) / name)
+    project = Path(project).resolve()  # ultralytics nests a relative project under runs/detect
+    model, _ = start_model(settings, project / name)
     overrides = {**settings.train_args(), 'model': str(settings.weights),
                  'project': str(project), 'name': name, 'exist_ok': True}
     trainer = DetectionTrainer(overrides=overrides)
     trainer.model = model  # setup_model keeps a module as it is
     trainer.train()
-    record_trained(trainer, Path(project) / name)
+    record_trained(trainer, project / name)
     return Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
 
 

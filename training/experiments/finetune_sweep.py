@@ -151,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f'finetune_sweep: {", ".join(missing)} not found: run from the repository root '
               'with ../shared beside it')
         return 2
-    args.out = args.out.resolve()  # ultralytics nests a relative project under runs/detect
     data = stage_datasets(DATASETS, args.out / 'data')
     results = {}
     for i, name in enumerate(args.trials, 1):

@@ -51,3 +51,25 @@ def test_datasets_with_other_classes_are_refused_with_the_fix(shared_data, tmp_p
     other.write_text(yaml.safe_dump({'train': 'images/train', 'names': {0: 'pedestrian'}}))
     with pytest.raises(ValueError, match='vru-train data yolo'):
         stage_datasets([shared_data / 'bdd100k_vru' / 'data.yaml', other], tmp_path / 'm')
+
+
+def test_a_repeated_dataset_is_seen_that_many_times_an_epoch(shared_data, tmp_path):
+    pytest.importorskip('ultralytics')
+    from ultralytics.data.utils import check_det_dataset
+    from ultralytics.data.dataset import YOLODataset
+
+    sources = [shared_data / name / 'data.yaml' for name in ('bdd100k_vru', 'coco128_vru')]
+    merged = stage_datasets(sources, tmp_path / 'merged', repeat={'bdd100k_vru': 3})
+    cfg = yaml.safe_load(merged.read_text())
+    assert cfg['train'] == ['bdd100k_vru/images/train'] * 3 + ['coco128_vru/images/train']
+    data = check_det_dataset(str(merged))
+    dataset = YOLODataset(img_path=data['train'], data=data, augment=False)
+    files = [Path(f).parent.parent.parent.name for f in dataset.im_files]
+    assert files.count('bdd100k_vru') == 3 * 200 and files.count('coco128_vru') == 73
+    assert stage_dataset(merged, tmp_path / 'again').read_text() == merged.read_text()
+
+
+@pytest.mark.parametrize('repeat', [{'visdrone': 2}, {'bdd100k_vru': 0}, {'bdd100k_vru': 1.5}])
+def test_a_bad_repeat_names_the_datasets_that_can_be_repeated(shared_data, tmp_path, repeat):
+    with pytest.raises(ValueError, match='bdd100k_vru'):
+        stage_datasets([shared_data / 'bdd100k_vru' / 'data.yaml'], tmp_path / 'm', repeat)

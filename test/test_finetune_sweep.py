@@ -15,7 +15,7 @@
 """The fine-tune sweep runs each trial with its own epochs and batch, and records it so."""
 import pytest
 
-from training.experiments.finetune_sweep import render, trial_settings, TRIALS
+from training.experiments.finetune_sweep import render, trial_data, trial_settings, TRIALS
 
 
 def test_trial_epochs_and_batch_are_stage_settings_not_ultralytics_overrides():
@@ -35,6 +35,27 @@ def test_every_trial_only_sets_arguments_ultralytics_knows():
 def test_page_shows_each_trials_epochs_and_start_vs_trained():
     record = {'start': {'map50': 0.191, 'ap50': {'person': 0.313, 'rider': 0.01}},
               'trained': {'map50': 0.207, 'ap50': {'person': 0.343, 'rider': 0.015}}}
-    page = render({'auto_frozen_3ep': record, 'sgd_frozen': {'start': record['start']}}, 2, 480)
-    assert '| auto_frozen_3ep | as auto_frozen, 3 epochs | 3 | 16 | 31.3 -> 34.3 |' in page
+    page = render({('auto_frozen_3ep', 0): record, ('sgd_frozen', 0): {'start': record['start']}},
+                  2, 480)
+    row = '| auto_frozen_3ep | as auto_frozen, 3 epochs | 3 | 16 | 480 | 0 | 31.3 -> 34.3 |'
+    assert row in page
     assert '| sgd_frozen |' in page and '31.3 -> - |' in page  # not trained yet
+    assert 'across seeds' not in page  # one seed: no summary
+
+
+def test_page_gives_each_trials_worst_seed_and_own_image_size():
+    def record(start, trained):
+        return {'start': {'map50': 0.2, 'ap50': {'person': start}},
+                'trained': {'map50': 0.2, 'ap50': {'person': trained}}}
+
+    page = render({('auto_frozen_3ep_640', 0): record(0.42, 0.45),
+                   ('auto_frozen_3ep_640', 1): record(0.42, 0.41)}, 3, 480)
+    assert ('| auto_frozen_3ep_640 | as auto_frozen_3ep, trained and validated at 640 px '
+            '| 3 | 16 | 640 | 1 | 42.0 -> 41.0 |') in page
+    assert '| auto_frozen_3ep_640 | 2 | +3.0, -1.0 | +1.0 | -1.0 |' in page
+
+
+def test_repeated_dataset_is_listed_that_many_times_in_the_trials_data():
+    assert trial_data('bdd_x3_3ep') == (None, {'bdd100k_vru': 3})
+    assert trial_data('auto_frozen_3ep_640') == (640, {})
+    assert 'repeat' not in trial_settings('bdd_x3_3ep', 2)[2]  # not an ultralytics argument

@@ -98,13 +98,23 @@ def label_path(image: Path) -> Path:
     return Path(*parts).with_suffix('.txt')
 
 
-def stage_datasets(data_yamls: list[Path], dest: Path) -> Path:
+def stage_datasets(data_yamls: list[Path], dest: Path,
+                   repeat: dict[str, int] | None = None) -> Path:
     """
     Stage several YOLO datasets side by side and write one data.yaml training on all of them.
 
     Validation (and every other split) is the first dataset's. The class lists must be equal;
     datasets with other classes are merged by name with ``vru-train data yolo`` first.
+    ``repeat`` ({dataset folder name: k}) lists that dataset's train split k times, so each
+    epoch sees its images k times: the way to weight a small in-domain set against the others.
     """
+    repeat = dict(repeat or {})
+    known = {Path(y).resolve().parent.name for y in data_yamls}
+    bad = {k: v for k, v in repeat.items()
+           if k not in known or not isinstance(v, int) or isinstance(v, bool) or v < 1}
+    if bad:
+        raise ValueError(f'data repeat {bad}: give {{dataset folder: whole number >= 1}} for '
+                         f'datasets being trained on ({", ".join(sorted(known))})')
     dest = Path(dest)
     first, names = None, None
     splits: dict[str, list[str]] = {}
@@ -123,7 +133,8 @@ def stage_datasets(data_yamls: list[Path], dest: Path) -> Path:
         stage_dataset(data_yaml, sub)
         for split in ('train', 'val', 'test'):
             if isinstance(cfg.get(split), str):
-                splits.setdefault(split, []).append(f'{sub.name}/{cfg[split]}')
+                times = repeat.get(sub.name, 1) if split == 'train' else 1
+                splits.setdefault(split, []).extend([f'{sub.name}/{cfg[split]}'] * times)
     out = dict(first or {})
     out.pop('path', None)
     out['train'] = splits.get('train', [])

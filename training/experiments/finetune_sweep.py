@@ -35,11 +35,13 @@ DATASETS = [SHARED / 'data' / n / 'data.yaml'
             for n in ('bdd100k_vru', 'coco_vru', 'coco128_vru')]
 COCO_N = SHARED / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 BASE = {'amp': False, 'workers': 2, 'plots': False}
-# name -> (what it tests, stage settings); all at 480 px, seed 0. ``epochs`` and ``batch`` may
+SWEEP_KEYS = ('imgsz', 'repeat')
+# name -> (what it tests, stage settings); at --imgsz unless set. ``epochs`` and ``batch`` may
 # be set per trial (default: --epochs, batch 16); the rest are ultralytics train arguments.
 # ultralytics accumulates gradients up to its nominal batch ``nbs`` (64): at batch 16 that is
 # one optimizer step per 4 batches, 7 steps an epoch on these 441 images. ``nbs`` equal to
-# the batch makes every batch a step.
+# the batch makes every batch a step. ``imgsz`` (train and validation size) and ``repeat``
+# ({dataset: k}: its train images k times an epoch) are the sweep's own keys.
 TRIALS: dict[str, tuple[str, dict[str, Any]]] = {
     'sgd_frozen': ('SGD lr0 0.002, backbone frozen, no warm-up, no mosaic',
                    {'optimizer': 'SGD', 'lr0': 0.002, 'freeze': 10, 'warmup_epochs': 0,
@@ -79,57 +81,95 @@ TRIALS: dict[str, tuple[str, dict[str, Any]]] = {
     'adamw_lr1e-4_full_2ep': ('AdamW lr0 0.0001, nothing frozen, no warm-up, nbs 16, 2 epochs',
                               {'optimizer': 'AdamW', 'lr0': 0.0001, 'warmup_epochs': 0,
                                'nbs': 16, 'epochs': 2}),
+    'bdd_x3_3ep': ('as auto_frozen_3ep, bdd100k_vru train listed 3 times (600 street frames '
+                   'and 241 COCO photos an epoch)',
+                   {'freeze': 10, 'warmup_epochs': 1, 'epochs': 3, 'repeat': {'bdd100k_vru': 3}}),
+    'auto_frozen_3ep_640': ('as auto_frozen_3ep, trained and validated at 640 px',
+                            {'freeze': 10, 'warmup_epochs': 1, 'epochs': 3, 'imgsz': 640}),
+    'head_only_3ep': ('as auto_frozen_3ep, backbone and neck frozen (only the Detect head '
+                      'trains)', {'freeze': 22, 'warmup_epochs': 1, 'epochs': 3}),
+    'auto_full_3ep': ('as auto_frozen_3ep, nothing frozen', {'warmup_epochs': 1, 'epochs': 3}),
+    'scale02_3ep': ('as auto_frozen_3ep, random rescaling 0.8-1.2 instead of 0.5-1.5 (small '
+                    'street pedestrians are not shrunk further)',
+                    {'freeze': 10, 'warmup_epochs': 1, 'epochs': 3, 'scale': 0.2}),
+    'mosaic_3ep': ('as auto_frozen_3ep, mosaic kept on (close_mosaic 0)',
+                   {'freeze': 10, 'warmup_epochs': 1, 'epochs': 3, 'close_mosaic': 0}),
 }
 
 
 def trial_settings(name: str, epochs: int) -> tuple[int, int, dict[str, Any]]:
     """Split a trial's settings into (epochs, batch, ultralytics train arguments)."""
-    args = dict(TRIALS[name][1])
+    args = {k: v for k, v in TRIALS[name][1].items() if k not in SWEEP_KEYS}
     return args.pop('epochs', epochs), args.pop('batch', 16), {**BASE, **args}
 
 
-def run_trial(name: str, out: Path, data: Path, epochs: int, imgsz: int) -> dict[str, Any]:
-    """Fine-tune one trial (skipped when its start.json already has trained figures)."""
+def trial_data(name: str) -> tuple[int | None, dict[str, int]]:
+    """Return a trial's own image size (None: the sweep's) and train-split repeats."""
+    args = TRIALS[name][1]
+    return args.get('imgsz'), dict(args.get('repeat', {}))
+
+
+def run_trial(name: str, out: Path, epochs: int, imgsz: int, seed: int = 0) -> dict[str, Any]:
+    """Fine-tune one trial with one seed (skipped when its record has trained figures)."""
+    from training.datasets import stage_datasets
     from training.recipe import StageSettings
     from training.teacher import train_from_pretrained
 
-    record = out / name / 'train' / 'start.json'
+    run = out / (name if seed == 0 else f'{name}-seed{seed}')
+    record = run / 'train' / 'start.json'
     if record.is_file() and 'trained' in json.loads(record.read_text()):
         return json.loads(record.read_text())
     init = {} if name == 'rider_fresh' else {'rider': 'person'}
     epochs, batch, train = trial_settings(name, epochs)
-    settings = StageSettings(model='yolov8n', data=str(data), epochs=epochs, imgsz=imgsz,
-                             batch=batch, seed=0, device='cpu', train=train,
-                             weights=str(COCO_N), init_classes=init)
-    train_from_pretrained(settings, out / name, 'train')
+    own_imgsz, repeat = trial_data(name)
+    data_dir = out / ('data' if not repeat else
+                      'data-' + '-'.join(f'{k}x{v}' for k, v in sorted(repeat.items())))
+    data = stage_datasets(DATASETS, data_dir, repeat)
+    settings = StageSettings(model='yolov8n', data=str(data), epochs=epochs,
+                             imgsz=own_imgsz or imgsz, batch=batch, seed=seed, device='cpu',
+                             train=train, weights=str(COCO_N), init_classes=init)
+    train_from_pretrained(settings, run, 'train')
     return json.loads(record.read_text())
 
 
-def render(results: dict[str, dict[str, Any]], epochs: int, imgsz: int) -> str:
+def render(results: dict[tuple[str, int], dict[str, Any]], epochs: int, imgsz: int) -> str:
+    """Write the sweep's page: a row per trial and seed, then each trial's gain by seed."""
     def pct(d: dict[str, Any] | None, *keys: str) -> str:
         for key in keys:
             d = (d or {}).get(key)
         return '-' if d is None else f'{100 * d:.1f}'
 
-    lines = ['| trial | settings | epochs | batch | person AP50 start -> trained '
+    lines = ['| trial | settings | epochs | batch | px | seed | person AP50 start -> trained '
              '| rider AP50 start -> trained | mAP50 start -> trained |',
-             '|---|---|---:|---:|---:|---:|---:|']
-    for name, r in results.items():
+             '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+    gains: dict[str, list[float]] = {}
+    for (name, seed), r in results.items():
         s, t = r['start'], r.get('trained')
         n_epochs, batch, _ = trial_settings(name, epochs)
-        lines.append(f'| {name} | {TRIALS[name][0]} | {n_epochs} | {batch} '
+        px = trial_data(name)[0] or imgsz
+        lines.append(f'| {name} | {TRIALS[name][0]} | {n_epochs} | {batch} | {px} | {seed} '
                      f'| {pct(s, "ap50", "person")} -> '
                      f'{pct(t, "ap50", "person")} | {pct(s, "ap50", "rider")} -> '
                      f'{pct(t, "ap50", "rider")} | {pct(s, "map50")} -> {pct(t, "map50")} |')
+        if t is not None:
+            gains.setdefault(name, []).append(
+                100 * (t['ap50']['person'] - s['ap50']['person']))
+    summary = []
+    if any(len(g) > 1 for g in gains.values()):
+        summary = ['', 'Person AP50 gain over the start, in points, across seeds:', '',
+                   '| trial | seeds | gain per seed | mean | worst |', '|---|---:|---|---:|---:|']
+        for name, g in gains.items():
+            summary.append(f'| {name} | {len(g)} | {", ".join(f"{x:+.1f}" for x in g)} '
+                           f'| {sum(g) / len(g):+.1f} | {min(g):+.1f} |')
     return '\n'.join([
         '# Fine-tuning the COCO YOLOv8n on the street images: what was tried on the CPU', '',
         f"Each trial: Ultralytics' COCO YOLOv8n, head classes matched by name, fine-tuned "
-        f'at {imgsz} px on the train splits of bdd100k_vru, coco_vru and coco128_vru (441 '
-        'images), seed 0; validated on bdd100k_vru val (100 frames, 155 pedestrians, 7 '
-        "riders) at the same size by ultralytics' validator. One seed: differences of a point or "
-        'two are within noise on 100 frames.', '',
+        f'at {imgsz} px unless its row says otherwise, on the train splits of bdd100k_vru, '
+        'coco_vru and coco128_vru (441 images); validated on bdd100k_vru val (100 frames, 155 '
+        "pedestrians, 7 riders) at the same size by ultralytics' validator. Differences of a "
+        'point or two are within seed noise on 100 frames.', '',
         'Command: `python -m training.experiments.finetune_sweep --out runs/finetune_sweep '
-        '--doc <this file>`', '', *lines, ''])
+        '--doc <this file> --trials ... --seeds ...`', '', *lines, *summary, ''])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,19 +183,20 @@ def main(argv: list[str] | None = None) -> int:
                         help='trials to run, in order')
     parser.add_argument('--epochs', type=int, default=2, help='epochs per trial')
     parser.add_argument('--imgsz', type=int, default=480, help='training and validation size')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='seeds to run each trial with')
     args = parser.parse_args(argv)
-    from training.datasets import stage_datasets
 
     missing = [str(p) for p in (*DATASETS, COCO_N) if not p.is_file()]
     if missing:
         print(f'finetune_sweep: {", ".join(missing)} not found: run from the repository root '
               'with ../shared beside it')
         return 2
-    data = stage_datasets(DATASETS, args.out / 'data')
+    runs = [(name, seed) for name in args.trials for seed in args.seeds]
     results = {}
-    for i, name in enumerate(args.trials, 1):
-        print(f'[trial {i}/{len(args.trials)}] {name}: {TRIALS[name][0]}', flush=True)
-        results[name] = run_trial(name, args.out, data, args.epochs, args.imgsz)
+    for i, (name, seed) in enumerate(runs, 1):
+        print(f'[trial {i}/{len(runs)}] {name}, seed {seed}: {TRIALS[name][0]}', flush=True)
+        results[name, seed] = run_trial(name, args.out, args.epochs, args.imgsz, seed)
         if args.doc:
             args.doc.parent.mkdir(parents=True, exist_ok=True)
             args.doc.write_text(render(results, args.epochs, args.imgsz))

@@ -13,9 +13,11 @@
 # limitations under the License.
 
 """The fine-tune sweep runs each trial with its own epochs and batch, and records it so."""
+import json
+
 import pytest
 
-from training.experiments.finetune_sweep import render, trial_data, trial_settings, TRIALS
+from training.experiments.finetune_sweep import main, render, trial_data, trial_settings, TRIALS
 
 
 def test_trial_epochs_and_batch_are_stage_settings_not_ultralytics_overrides():
@@ -59,3 +61,21 @@ def test_repeated_dataset_is_listed_that_many_times_in_the_trials_data():
     assert trial_data('bdd_x3_3ep') == (None, {'bdd100k_vru': 3})
     assert trial_data('auto_frozen_3ep_640') == (640, {})
     assert 'repeat' not in trial_settings('bdd_x3_3ep', 2)[2]  # not an ultralytics argument
+
+
+def test_report_writes_the_page_from_finished_trials_only(tmp_path, capsys):
+    def write(name, record):
+        path = tmp_path / name / 'train' / 'start.json'
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(record))
+
+    start = {'map50': 0.19, 'ap50': {'person': 0.313}}
+    write('auto_frozen_3ep', {'start': start, 'trained': {'map50': 0.2, 'ap50': {'person': 0.34}}})
+    write('auto_frozen_3ep-seed1', {'start': start})  # stopped before its end: not on the page
+    doc = tmp_path / 'page.md'
+    assert main(['--out', str(tmp_path), '--doc', str(doc), '--report', '--seeds', '0', '1',
+                 '--trials', 'auto_frozen_3ep', 'bdd_x3_3ep']) == 0
+    page = doc.read_text()
+    assert '| as auto_frozen, 3 epochs | 3 | 16 | 480 | 0 | 31.3 -> 34.0 |' in page
+    assert '| 1 |' not in page and 'bdd_x3_3ep |' not in page
+    assert not (tmp_path / 'data').exists()  # nothing staged, nothing trained

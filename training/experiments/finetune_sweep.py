@@ -109,16 +109,27 @@ def trial_data(name: str) -> tuple[int | None, dict[str, int]]:
     return args.get('imgsz'), dict(args.get('repeat', {}))
 
 
+def trial_dir(out: Path, name: str, seed: int) -> Path:
+    """Return the run folder of one trial and seed (seed 0 keeps the trial's bare name)."""
+    return out / (name if seed == 0 else f'{name}-seed{seed}')
+
+
+def recorded(out: Path, name: str, seed: int) -> dict[str, Any] | None:
+    """Return a finished trial's record (start and trained figures), else None."""
+    path = trial_dir(out, name, seed) / 'train' / 'start.json'
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    return record if 'trained' in record else None
+
+
 def run_trial(name: str, out: Path, epochs: int, imgsz: int, seed: int = 0) -> dict[str, Any]:
     """Fine-tune one trial with one seed (skipped when its record has trained figures)."""
     from training.datasets import stage_datasets
     from training.recipe import StageSettings
     from training.teacher import train_from_pretrained
 
-    run = out / (name if seed == 0 else f'{name}-seed{seed}')
-    record = run / 'train' / 'start.json'
-    if record.is_file() and 'trained' in json.loads(record.read_text()):
-        return json.loads(record.read_text())
+    record = recorded(out, name, seed)
+    if record is not None:
+        return record
     init = {} if name == 'rider_fresh' else {'rider': 'person'}
     epochs, batch, train = trial_settings(name, epochs)
     own_imgsz, repeat = trial_data(name)
@@ -128,8 +139,8 @@ def run_trial(name: str, out: Path, epochs: int, imgsz: int, seed: int = 0) -> d
     settings = StageSettings(model='yolov8n', data=str(data), epochs=epochs,
                              imgsz=own_imgsz or imgsz, batch=batch, seed=seed, device='cpu',
                              train=train, weights=str(COCO_N), init_classes=init)
-    train_from_pretrained(settings, run, 'train')
-    return json.loads(record.read_text())
+    train_from_pretrained(settings, trial_dir(out, name, seed), 'train')
+    return json.loads((trial_dir(out, name, seed) / 'train' / 'start.json').read_text())
 
 
 def render(results: dict[tuple[str, int], dict[str, Any]], epochs: int, imgsz: int) -> str:
@@ -185,7 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--imgsz', type=int, default=480, help='training and validation size')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],
                         help='seeds to run each trial with')
+    parser.add_argument('--report', action='store_true',
+                        help='train nothing: write the page from the finished trials on record')
     args = parser.parse_args(argv)
+    if args.report:
+        results = {(n, s): r for n in args.trials for s in args.seeds
+                   if (r := recorded(args.out, n, s)) is not None}
+        page = render(results, args.epochs, args.imgsz)
+        if args.doc:
+            args.doc.write_text(page)
+        print(page)
+        return 0
 
     missing = [str(p) for p in (*DATASETS, COCO_N) if not p.is_file()]
     if missing:

@@ -84,8 +84,11 @@ def validate_module(model, data: str | Path, imgsz: int, workdir: Path, batch: i
 
 
 def format_line(metrics: dict[str, Any]) -> str:
-    """``mAP50 41.2 | person AP50 42.1 | P/R@0.25 61.0/30.2`` for logs."""
+    """``mAP50 19.1 | person AP50 31.3, P/R@0.25 78.4/18.7 | mean P/R@0.25 70.9/13.4``."""
     person = metrics.get('ap50', {}).get('person')
     person_text = '-' if person is None else f'{100 * person:.1f}'
-    return (f'mAP50 {100 * metrics["map50"]:.1f} | person AP50 {person_text} | P/R@0.25 '
+    pr = metrics.get('pr_at_0.25', {}).get('person')
+    if pr is not None:
+        person_text += f', P/R@0.25 {100 * pr[0]:.1f}/{100 * pr[1]:.1f}'
+    return (f'mAP50 {100 * metrics["map50"]:.1f} | person AP50 {person_text} | mean P/R@0.25 '
             f'{100 * metrics["precision_at_0.25"]:.1f}/{100 * metrics["recall_at_0.25"]:.1f}')

@@ -72,7 +72,7 @@ def test_report_writes_the_page_from_finished_trials_only(tmp_path, capsys):
     start = {'map50': 0.19, 'ap50': {'person': 0.313}}
     write('auto_frozen_3ep', {'start': start, 'trained': {'map50': 0.2, 'ap50': {'person': 0.34}}})
     write('auto_frozen_3ep-seed1', {'start': start})  # stopped before its end: not on the page
-    doc = tmp_path / 'page.md'
+    doc = tmp_path / 'docs' / 'page.md'
     assert main(['--out', str(tmp_path), '--doc', str(doc), '--report', '--seeds', '0', '1',
                  '--trials', 'auto_frozen_3ep', 'bdd_x3_3ep']) == 0
     page = doc.read_text()

@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                    if (r := recorded(args.out, n, s)) is not None}
         page = render(results, args.epochs, args.imgsz)
         if args.doc:
+            args.doc.parent.mkdir(parents=True, exist_ok=True)
             args.doc.write_text(page)
         print(page)
         return 0

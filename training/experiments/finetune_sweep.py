@@ -114,9 +114,14 @@ def trial_dir(out: Path, name: str, seed: int) -> Path:
     return out / (name if seed == 0 else f'{name}-seed{seed}')
 
 
+def record_path(out: Path, name: str, seed: int) -> Path:
+    """Return where a trial's start and trained figures are written (``start.json``)."""
+    return trial_dir(out, name, seed) / 'train' / 'start.json'
+
+
 def recorded(out: Path, name: str, seed: int) -> dict[str, Any] | None:
     """Return a finished trial's record (start and trained figures), else None."""
-    path = trial_dir(out, name, seed) / 'train' / 'start.json'
+    path = record_path(out, name, seed)
     record = json.loads(path.read_text()) if path.is_file() else {}
     return record if 'trained' in record else None
 
@@ -140,7 +145,7 @@ def run_trial(name: str, out: Path, epochs: int, imgsz: int, seed: int = 0) -> d
                              imgsz=own_imgsz or imgsz, batch=batch, seed=seed, device='cpu',
                              train=train, weights=str(COCO_N), init_classes=init)
     train_from_pretrained(settings, trial_dir(out, name, seed), 'train')
-    return json.loads((trial_dir(out, name, seed) / 'train' / 'start.json').read_text())
+    return json.loads(record_path(out, name, seed).read_text())
 
 
 def render(results: dict[tuple[str, int], dict[str, Any]], epochs: int, imgsz: int) -> str:

@@ -19,6 +19,9 @@ Examples::
 
     ros2 launch vru_detector detector.launch.py model:=/models/student_int8.onnx \
         image_topic:=/camera/image_raw
+    # a CPU robot: OpenVINO, two inference threads
+    ros2 launch vru_detector detector.launch.py model:=/models/student_int8.onnx \
+        backend:=openvino threads:=2 image_topic:=/camera/image_raw
     ros2 launch vru_detector detector.launch.py model:=/models/student_int8.engine \
         image_topic:=/camera/image_raw compressed:=true namespace:=front log_level:=debug
     # replaying a bag: `ros2 bag play BAG --clock` in another shell
@@ -68,8 +71,11 @@ def _detector_node(context, *args, **kwargs):
     overrides = {'image_type': 'compressed' if compressed else 'raw',
                  'autostart': arg('autostart').lower() in TRUE,
                  'use_sim_time': arg('use_sim_time').lower() in TRUE}
-    if arg('model'):
-        overrides['model'] = arg('model')
+    for name in ('model', 'backend', 'device'):
+        if arg(name):
+            overrides[name] = arg(name)
+    if arg('threads'):
+        overrides['threads'] = int(arg('threads'))
     if arg('debug_image'):
         overrides['debug_image'] = arg('debug_image').lower() in TRUE
     if arg('qos_reliability'):
@@ -92,6 +98,16 @@ def generate_launch_description():
         DeclareLaunchArgument('model', default_value='',
                               description='Model file (.onnx, .engine, .pt); overrides the '
                                           'params file'),
+        DeclareLaunchArgument('backend', default_value='',
+                              description='onnxruntime, openvino, tensorrt or torch; empty '
+                                          'keeps the params file value (empty: chosen from '
+                                          'the model file)'),
+        DeclareLaunchArgument('device', default_value='',
+                              description='cpu, cuda[:N], gpu or npu; empty keeps the params '
+                                          'file value (cpu)'),
+        DeclareLaunchArgument('threads', default_value='',
+                              description='CPU inference threads (onnxruntime, openvino); '
+                                          'empty keeps the params file value (0: all cores)'),
         DeclareLaunchArgument('image_topic', default_value='/camera/image_raw',
                               description='Camera topic (for compressed:=true the '
                                           '/compressed suffix is added when missing)'),

@@ -33,7 +33,7 @@ INSTALL_HINT = {
     'torch': 'pip install -e ".[train]"', 'torchvision': 'pip install -e ".[train]"',
     'ultralytics': 'pip install -e ".[train]"', 'torch_pruning': 'pip install -e ".[train]"',
     'cloudpickle': 'pip install -e ".[train]"', 'pycocotools': 'pip install -e ".[test]"',
-    'trackers': 'pip install trackers',
+    'trackers': 'pip install trackers', 'openvino': 'pip install -e ".[openvino]"',
 }
 
 

@@ -77,6 +77,9 @@ COMPRESSED_NODE = '/cam_c/vru_detector'
 NO_MODEL_NODE = '/cam/no_model'
 H, W = 480, 640
 TIMEOUT = 30.0
+# what an .onnx on the CPU runs on by default, and what the launch file's node is given
+AUTO_BACKEND = 'openvino' if has('openvino') else 'onnxruntime'
+LAUNCH_BACKEND = 'openvino' if has('openvino') else 'onnxruntime'
 
 
 if ROS:  # only then is this a launch test (launch_testing's plugin looks for this function)
@@ -102,7 +105,8 @@ def _test_description():
             get_package_share_directory('vru_detector'), 'launch', 'detector.launch.py')),
         launch_arguments={'model': str(MODEL), 'namespace': 'cam_c', 'compressed': 'true',
                           'image_topic': CAMERA_TOPIC, 'debug_image': 'false',
-                          'use_sim_time': 'true', 'cyclonedds_config': str(DDS_FILE)}.items())
+                          'use_sim_time': 'true', 'cyclonedds_config': str(DDS_FILE),
+                          'backend': LAUNCH_BACKEND, 'threads': '1'}.items())
     no_model = launch_ros.actions.Node(
         package='vru_detector', executable='detector_node', name='no_model', namespace='cam',
         parameters=[{'model': '/nonexistent/model.onnx', 'autostart': False}], output='screen')
@@ -292,7 +296,7 @@ class TestDetectorNode(unittest.TestCase):
                     'stage_postprocess_p50_ms', 'stage_messages_p50_ms', 'stage_publish_p50_ms',
                     'stage_debug_image_p50_ms'):
             self.assertIn(key, values)
-        self.assertEqual(values['backend'], 'onnxruntime')
+        self.assertEqual(values['backend'], AUTO_BACKEND)
         self.assertEqual(values['precision'], 'fp32')
         self.assertEqual(values['use_sim_time'], 'false')
         inference = float(values['inference_p50_ms'])
@@ -320,6 +324,22 @@ class TestDetectorNode(unittest.TestCase):
         self.assertIn('use_sim_time', status.message)
         # the launch file's cyclonedds_config reached the node's environment
         self.assertEqual(values['cyclonedds_uri'], 'file://' + str(DDS_FILE))
+
+    def test_launch_backend_argument_reaches_the_node(self):
+        """cam_c comes through detector.launch.py with backend:=openvino (where installed)."""
+        if LAUNCH_BACKEND != 'openvino':
+            self.skipTest('backend:=openvino needs openvino: pip install "vru_detector[openvino]"')
+        request = GetParameters.Request(names=['backend', 'threads'])
+        answer = self.call(GetParameters, COMPRESSED_NODE + '/get_parameters', request)
+        self.assertEqual((answer.values[0].string_value, answer.values[1].integer_value),
+                         ('openvino', 1))
+
+        def make():
+            return numpy_to_compressed(self.frame, self.new_header('cam_c'), CompressedImage)
+        self.assertIsNotNone(self.publish_and_wait('det_c', make, self.compressed_pub))
+        _, values = self.latest_status(COMPRESSED_NODE,
+                                       lambda s, kv: int(kv['frames_processed']) > 0)
+        self.assertEqual(values['backend'], 'openvino')
 
     def test_the_package_installs_its_cyclonedds_config(self):
         path = Path(get_package_share_directory('vru_detector')) / 'config' / 'cyclonedds.xml'

@@ -33,6 +33,7 @@ import cv2
 from tqdm import tqdm
 
 from .help import description, HelpFormatter
+from ..backends import BACKENDS
 from ..detector import Detector
 from ..errors import InvalidImageError, ModelOutputError, VruDetectorError
 from ..save_dir import new_run_dir
@@ -44,7 +45,8 @@ from ..visualize import draw_detections
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vru-detect', description=description(__doc__, 2),
                                 formatter_class=HelpFormatter)
-    p.add_argument('--model', required=True, help='.onnx (FP32 or INT8 Q/DQ), .engine or .pt')
+    p.add_argument('--model', required=True,
+                   help='.onnx (FP32 or INT8 Q/DQ), .xml (OpenVINO IR), .engine or .pt')
     p.add_argument('--source', required=True, help='image, folder of images, video, or rosbag2')
     p.add_argument('--save-dir', default='runs/detect',
                    help='output folder; if it exists, DIR2, DIR3, ... is used')
@@ -53,9 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
                    'replaced, others stay)')
     p.add_argument('--image-topic', help='image topic when --source is a bag (a bag with one '
                    'image topic still needs it; the error lists them)')
-    p.add_argument('--backend', choices=['onnxruntime', 'tensorrt', 'torch'],
-                   help='inference backend; default: chosen from the model file suffix')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    p.add_argument('--backend', choices=BACKENDS,
+                   help='inference backend; default: chosen from the model file suffix (.onnx '
+                   'on the CPU: openvino when installed, else onnxruntime)')
+    p.add_argument('--device', default='cpu',
+                   help='cpu, cuda or cuda:N; gpu or npu (Intel, openvino backend)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='CPU inference threads (onnxruntime, openvino); 0: every core')
     p.add_argument('--conf', type=float, default=0.25, help='score threshold')
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU threshold')
     p.add_argument('--max-det', type=int, default=300, help='most detections kept per frame')
@@ -76,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         classes = [_class_key(c) for c in args.classes] if args.classes else None
+        options = {'threads': args.threads} if args.threads else {}
         detector = Detector(args.model, backend=args.backend, device=args.device, conf=args.conf,
-                            iou=args.iou, max_det=args.max_det, classes=classes)
+                            iou=args.iou, max_det=args.max_det, classes=classes, **options)
         source = Source(args.source, image_topic=args.image_topic)
         args.fps = source.fps or 30.0  # the tracker's clock where frames carry no stamp
         args.tracker_obj = make_tracker(args.tracker, frame_rate=args.fps)

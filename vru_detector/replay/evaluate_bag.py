@@ -43,6 +43,7 @@ from .metrics import ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
 from .truth_lookup import TruthLookup
+from ..backends import BACKENDS
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
 from ..tracker import DEFAULT_TRACKER, TRACKERS
@@ -148,10 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--eval-conf', type=float, default=0.001,
                    help='score threshold of the detections that feed mAP (COCO style)')
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU')
-    p.add_argument('--backend', choices=('onnxruntime', 'tensorrt', 'torch'),
-                   help='inference backend; default: chosen from the model file suffix')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--threads', type=int, help='ONNX Runtime intra-op threads (default: all)')
+    p.add_argument('--backend', choices=BACKENDS,
+                   help='inference backend; default: chosen from the model file suffix (.onnx '
+                   'on the CPU: openvino when installed, else onnxruntime)')
+    p.add_argument('--device', default='cpu',
+                   help='cpu, cuda or cuda:N; gpu or npu (Intel, openvino backend)')
+    p.add_argument('--threads', type=int,
+                   help='CPU inference threads (onnxruntime, openvino; default: all)')
     p.add_argument('--max-frames', type=int, help='evaluate only the first N frames')
     p.add_argument('--realtime', action='store_true',
                    help='simulate live replay at the recorded rate: dropped frames, recall')

@@ -166,8 +166,9 @@ class DetectorNode(LifecycleNode):
                 'vru_detector detector.launch.py model:=/path/student_int8.onnx` or '
                 '`ros2 run vru_detector detector_node --ros-args -p model:=/path/model.onnx`.')
         t0 = time.perf_counter()
+        options = {'threads': v['threads']} if v['threads'] else {}
         detector = Detector(v['model'], backend=v['backend'] or None, device=v['device'],
-                            iou=float(v['iou']), max_det=int(v['max_det']))
+                            iou=float(v['iou']), max_det=int(v['max_det']), **options)
         try:
             t = thresholds_from(v, self._class_defaults, detector.names)
         except ValueError as exc:

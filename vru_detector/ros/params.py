@@ -56,11 +56,16 @@ class ParamSpec:
 
 
 PARAMS: Tuple[ParamSpec, ...] = (
-    ParamSpec('model', '', 'Path to the model: .onnx (ONNX Runtime, or the ONNX a TensorRT '
-              'engine is built from), .engine/.plan (TensorRT) or .pt (torch).', read_only=True),
-    ParamSpec('backend', '', 'Inference backend; empty picks it from the model file suffix.',
-              read_only=True, choices=('', 'onnxruntime', 'tensorrt', 'torch')),
-    ParamSpec('device', 'cpu', 'Device: cpu, cuda or cuda:N.', read_only=True),
+    ParamSpec('model', '', 'Path to the model: .onnx (OpenVINO or ONNX Runtime, or the ONNX a '
+              'TensorRT engine is built from), .xml (OpenVINO IR), .engine/.plan (TensorRT) or '
+              '.pt (torch).', read_only=True),
+    ParamSpec('backend', '', 'Inference backend; empty picks it from the model file suffix '
+              '(.onnx on device cpu: openvino when installed, else onnxruntime).',
+              read_only=True, choices=('', 'onnxruntime', 'openvino', 'tensorrt', 'torch')),
+    ParamSpec('device', 'cpu', 'Device: cpu, cuda or cuda:N (onnxruntime, tensorrt, torch); '
+              'gpu or npu (Intel, openvino).', read_only=True),
+    ParamSpec('threads', 0, 'CPU inference threads (onnxruntime, openvino); 0 uses every '
+              'core.', read_only=True, bounds=(0, 256)),
     ParamSpec('conf', 0.25, 'Score threshold for every class without its own in class_conf.',
               bounds=(0.0, 1.0)),
     ParamSpec('iou', 0.7, 'IoU threshold of non-maximum suppression.', bounds=(0.0, 1.0)),

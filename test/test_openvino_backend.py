@@ -72,8 +72,8 @@ def test_ir_without_metadata_reads_ultralytics_sidecar(fixed_onnx, tmp_path):
     with pytest.raises(ArtifactMetadataError, match='lacks names'):
         Detector(tmp_path / 'bare.xml')
     (tmp_path / 'metadata.yaml').write_text(
-        "task: detect\nstride: 32\nbatch: 1\nimgsz: [320, 320]\n"
-        "names: {0: person, 1: rider, 2: bicycle, 3: motorcycle, 4: car}\n")
+        'task: detect\nstride: 32\nbatch: 1\nimgsz: [320, 320]\n'
+        'names: {0: person, 1: rider, 2: bicycle, 3: motorcycle, 4: car}\n')
     det = Detector(tmp_path / 'bare.xml')
     assert det.names[0] == 'person' and det.info.input_shape == (320, 320)
 

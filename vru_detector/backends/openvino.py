@@ -55,7 +55,7 @@ def require_openvino() -> Any:
 
 
 def brief(exc: Exception) -> str:
-    """OpenVINO's multi-line exception text on one line, cut to 300 characters."""
+    """Return OpenVINO's multi-line exception text on one line, cut to 300 characters."""
     return ' '.join(str(exc).split())[:300]
 
 

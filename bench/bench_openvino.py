@@ -102,8 +102,10 @@ def time_group(variants: dict, blob: np.ndarray, frame: np.ndarray, reps: int) -
     """
     Round-robin the variants ``reps`` times; median ms of inference and of the whole call.
 
-    The order is shuffled every round: ONNX Runtime's idle threads spin for a while after a run,
-    which slows whichever variant comes next (measured: up to 1.5x with 2 threads).
+    The order is shuffled every round: ONNX Runtime's idle threads spin for a while after a run
+    and slow whichever variant comes next. In a fixed order (and with f32 then forced, worth
+    1.13x alone), OpenVINO INT8 right after ONNX Runtime INT8 measured 1.46-1.56x OpenVINO's own
+    run with 2 threads, 1.03-1.12x with 1.
     """
     infer = {k: [] for k in variants}
     total = {k: [] for k in variants}

@@ -208,6 +208,9 @@ def convert_to_ir(onnx_path: str | Path, xml_path: str | Path | None = None) -> 
     """
     ov = require_openvino()
     onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise ModelLoadError(f'{onnx_path}: no such file; give the .onnx that `vru-train export` '
+                             'or `vru-train calibrate` wrote')
     xml_path = Path(xml_path) if xml_path else onnx_path.with_suffix('.xml')
     try:
         model = ov.Core().read_model(str(onnx_path))

@@ -29,9 +29,10 @@ def backend_for(path: Path, device: str = 'cpu') -> str:
     """
     Return the backend a model file implies, by its suffix (and, for ``.onnx``, the device).
 
-    ``.onnx`` on the CPU runs on OpenVINO when it is installed: INT8 there was 1.5-1.8x faster
-    than ONNX Runtime, FP32 1.1-1.3x (docs/results/2026-12-03-openvino.md); elsewhere, and
-    without openvino, on ONNX Runtime.
+    ``.onnx`` on the CPU runs on OpenVINO when it is installed: the same INT8 file ran 1.2-1.8x
+    faster there than on ONNX Runtime at every size and thread count measured, FP32 in 0.74-1.15x
+    ONNX Runtime's time (docs/results/2026-12-03-openvino.md); elsewhere, and without
+    openvino, on ONNX Runtime.
     """
     try:
         name = SUFFIX_BACKEND[path.suffix.lower()]

@@ -178,8 +178,8 @@ class OpenVinoBackend(Backend):
         super().__init__(info, np.float32, batch_dim.get_length() if batch_dim.is_static else 64)
         self.check_output_classes(width.get_length() if width.is_static else None)
         try:
-            self.compiled = core.compile_model(model, ov_name, compile_config(ov_name, threads,
-                                                                 info.precision))
+            config = compile_config(ov_name, threads, info.precision)
+            self.compiled = core.compile_model(model, ov_name, config)
         except Exception as exc:
             raise ModelLoadError(
                 f'{path}: OpenVINO could not compile the model for {ov_name} '

@@ -30,6 +30,7 @@ would have dropped, and the recall left after those drops.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 import sys
 from typing import Any, Sequence
@@ -39,6 +40,7 @@ import numpy as np
 from .bag_images import BagImages
 from .errors import BagReadError, LabelFormatError
 from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
+from .fleet_inputs import is_fleet_input
 from .metrics import ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
@@ -130,7 +132,9 @@ def headline(metrics: dict, conf: float, out: Path) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vru-eval-bag', description=description(__doc__, 2),
                                 formatter_class=HelpFormatter)
-    p.add_argument('bag', type=Path, help='rosbag2 folder (mcap or sqlite3)')
+    p.add_argument('bag', type=Path, nargs='+',
+                   help='rosbag2 folder (mcap or sqlite3); several bags, a folder of bags or a '
+                   'text file listing one bag per line evaluate them all (see --workers)')
     p.add_argument('--model', type=Path, required=True, help='.onnx / .engine / .pt')
     p.add_argument('--image-topic', required=True, help='sensor_msgs Image or CompressedImage')
     gt = p.add_mutually_exclusive_group(required=True)
@@ -151,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--backend', choices=('onnxruntime', 'tensorrt', 'torch'),
                    help='inference backend; default: chosen from the model file suffix')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--threads', type=int, help='ONNX Runtime intra-op threads (default: all)')
+    p.add_argument('--threads', type=int, help='ONNX Runtime intra-op threads (default: '
+                   'all; 1 per bag with many bags)')
     p.add_argument('--max-frames', type=int, help='evaluate only the first N frames')
     p.add_argument('--realtime', action='store_true',
                    help='simulate live replay at the recorded rate: dropped frames, recall')
@@ -163,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
                    f'{DEFAULT_TRACKER}); needs ground truth with identities (MOT gt.txt)')
     p.add_argument('--worst', type=int, default=9, help='frames in the worst-frames grid')
     p.add_argument('--no-progress', action='store_true', help='no progress bar (for logs)')
+    fleet = p.add_argument_group('many bags (a folder or list of bags, or several BAG arguments)')
+    fleet.add_argument('--workers', type=int, default=os.cpu_count() or 1,
+                       help='Ray workers on this machine, one bag per task and --threads CPUs '
+                       'each (default: all cores); 0: no Ray, one bag after another here')
+    fleet.add_argument('--address', help='join this Ray cluster (e.g. ray://head:10001 or '
+                       'auto) instead of starting a local one')
+    fleet.add_argument('--baseline-model', type=Path,
+                       help='also evaluate this model; print the paired difference per bag and '
+                       'pooled, and exit 3 when --model is significantly worse on person recall '
+                       'or AP50 (95%% bootstrap interval over bags entirely below 0)')
     return p
 
 
@@ -170,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..detector import Detector
 
     args = build_parser().parse_args(argv)
+    if is_fleet_input(args.bag) or args.baseline_model is not None:
+        from .fleet import run_fleet
+
+        return run_fleet(args)
+    args.bag = args.bag[0]
     try:
         options = {} if args.threads is None else {'threads': args.threads}
         detector = Detector(args.model, backend=args.backend, device=args.device,

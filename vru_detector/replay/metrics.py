@@ -97,25 +97,46 @@ class ReplayMetrics:
         self.frames.append(rec)
         return rec
 
+    @classmethod
+    def pooled(cls, parts: Sequence[ReplayMetrics]) -> ReplayMetrics:
+        """
+        One evaluation over every frame of ``parts`` (bags), in order: pooled, not averaged.
+
+        The per-frame matching is kept, so this equals feeding all the frames to one instance.
+        """
+        if not parts:
+            raise ValueError('no metrics to pool')
+        out = cls(parts[0].names, parts[0].max_dets)
+        for part in parts:
+            if part.names != out.names or part.max_dets != out.max_dets:
+                raise ValueError(f'cannot pool metrics of classes {part.names} with {out.names}')
+            out.frames.extend(part.frames)
+            for k, evals in enumerate(part.evals):
+                out.evals[k].extend(evals)
+        return out
+
     # ------------------------------------------------------------------ results
     def coco(self) -> CocoResult:
         return accumulate(self.evals, self.names)
 
-    def operating_point(self, conf: float, lost: set[int] | frozenset[int] = frozenset()
-                        ) -> dict:
+    def operating_point(self, conf: float, lost: set[int] | frozenset[int] = frozenset(),
+                        size_classes: Sequence[str] | None = None) -> dict:
         """
         Precision / recall / F1 per class and overall (micro) at score >= conf, IoU 0.5.
 
         ``lost``: positions of frames whose detections never came out (dropped by a live node):
-        their objects count as missed and their detections not at all.
+        their objects count as missed and their detections not at all. ``size_classes``: the
+        classes whose boxes ``recall_by_size`` counts (default: every class).
         """
         k_n = len(self.names)
+        sized = np.array([size_classes is None or n in size_classes for n in self.names])
         tp, fp, fn = np.zeros(k_n), np.zeros(k_n), np.zeros(k_n)
         by_size = {'small': [0, 0], 'medium': [0, 0], 'large': [0, 0]}  # [found, missed]
         for pos, rec in enumerate(self.frames):
             if pos in lost:
                 np.add.at(fn, rec.truth.class_ids[~rec.truth.ignore], 1)
-                for area in box_area(rec.truth.xyxy[~rec.truth.ignore]):
+                for area in box_area(rec.truth.xyxy[~rec.truth.ignore
+                                                    & sized[rec.truth.class_ids]]):
                     by_size[size_bucket(float(area))][1] += 1
                 continue
             above = rec.scores >= conf
@@ -124,6 +145,7 @@ class ReplayMetrics:
             np.add.at(fp, rec.class_ids[counted & ~rec.det_tp], 1)
             real = ~rec.truth.ignore
             np.add.at(fn, rec.truth.class_ids[real & (rec.gt_score < conf)], 1)
+            real &= sized[rec.truth.class_ids]
             for area, hit in zip(box_area(rec.truth.xyxy[real]), rec.gt_score[real] >= conf):
                 by_size[size_bucket(float(area))][0 if hit else 1] += 1
 

@@ -34,6 +34,7 @@ INSTALL_HINT = {
     'ultralytics': 'pip install -e ".[train]"', 'torch_pruning': 'pip install -e ".[train]"',
     'cloudpickle': 'pip install -e ".[train]"', 'pycocotools': 'pip install -e ".[test]"',
     'trackers': 'pip install trackers',
+    'ray': 'pip install -e ".[fleet]"',
 }
 
 

@@ -31,6 +31,7 @@ from typing import Sequence
 from .bag_images import read_metadata
 from .bag_task import BagResult, EvalSettings, load_detector, ModelSource, sha256_file
 from .errors import BagReadError, LabelFormatError
+from .fleet_gate import gate, gate_table, intervals_line, pooled_intervals
 from .fleet_inputs import bag_names, bag_sha256, find_bags
 from .fleet_report import bag_row, markdown_table, pooled_metrics, pooled_row
 from .fleet_runner import (BagJob, RAY_MISSING, ResultStore, run_ray, run_sequential,
@@ -122,12 +123,12 @@ def evaluate(jobs: Sequence[BagJob], settings: EvalSettings, store: ResultStore,
     return results
 
 
-def write_outputs(out: Path, rows: list[dict], pooled: dict, extra: dict) -> None:
+def write_outputs(out: Path, text: str, rows: list[dict], pooled: dict, extra: dict) -> None:
     from . import report
 
     out.mkdir(parents=True, exist_ok=True)
     report.write_json(out / 'fleet.json', {'bags': rows, 'pooled': pooled, **extra})
-    (out / 'fleet.md').write_text('# Fleet evaluation\n\n' + markdown_table([*rows, pooled]))
+    (out / 'fleet.md').write_text('# Fleet evaluation\n\n' + text)
 
 
 def run_fleet(args: argparse.Namespace) -> int:
@@ -169,19 +170,20 @@ def run_fleet(args: argparse.Namespace) -> int:
         summary = merged.summary(args.conf)
         summary.pop('missed_vru')
         extra['pooled_metrics'] = summary
+        read = [(n, r) for n, r in zip(names, mine) if r.frames]
+        if read:
+            extra['pooled_intervals'] = pooled_intervals(*zip(*read), args.conf)
     code = 0
     if baseline is not None:
-        from .fleet_gate import gate
-
         base = [results[j] for j in jobs[baseline.sha256]]
         extra['gate'] = gate(names, mine, base, args.conf)
         extra['baseline_model'] = str(args.baseline_model)
-    write_outputs(args.out, rows, pooled, extra)
-    print(markdown_table([*rows, pooled]), end='')
+    text = markdown_table([*rows, pooled]) + intervals_line(extra.get('pooled_intervals'))
     if 'gate' in extra:
-        from .fleet_gate import gate_table
-
-        print(gate_table(extra['gate']), end='')
+        text += gate_table(extra['gate'])
+    write_outputs(args.out, text, rows, pooled, extra)
+    print(text, end='')
+    if 'gate' in extra:
         if extra['gate']['regression']:
             print(f'vru-eval-bag: regression: {extra["gate"]["verdict"]}', file=sys.stderr)
             code = EXIT_REGRESSION

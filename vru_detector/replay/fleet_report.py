@@ -91,7 +91,7 @@ def pooled_metrics(results: Sequence[BagResult]) -> ReplayMetrics | None:
 def pooled_row(results: Sequence[BagResult], conf: float) -> dict:
     """Figures over every evaluated frame of ``results`` (one evaluation, not a mean)."""
     ms = np.concatenate([r.detector_ms for r in results]) if results else np.zeros(0)
-    row = {'bag': f'pooled ({len(results)} bags)',
+    row = {'bag': f'pooled ({sum(1 for r in results if r.frames)} bags)',
            **figures(pooled_metrics(results), conf, ms, [r.realtime for r in results])}
     row['error'] = None
     return row

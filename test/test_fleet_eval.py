@@ -142,6 +142,14 @@ def test_ray_gives_the_sequential_figures(corpus, tmp_path, ray_session):
     assert ray_session.is_initialized()  # the command joined this session, did not end it
 
 
+def test_tracking_skips_bags_without_identities(corpus, tmp_path):
+    """--tracking over a mixed corpus: photo bags (no identities) get detection figures only."""
+    assert fleet(corpus, tmp_path / 'out', '--workers', '0', '--tracking') == 0
+    rows = load(tmp_path / 'out')['bags']
+    assert all(r['error'] is None and r['MOTA'] is None and r['frames'] == FRAMES
+               for r in rows)
+
+
 def test_bags_from_a_list_file_and_as_arguments(corpus, tmp_path):
     listing = tmp_path / 'bags.txt'
     listing.write_text('# two of the drives\n' + ''.join(

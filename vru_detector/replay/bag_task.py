@@ -39,6 +39,7 @@ from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .metrics import ReplayMetrics
 from .tracking_eval import check_identities, evaluate_tracking, recorded_fps, TrackingRecorder
 from .truth_lookup import TruthLookup
+from ..errors import VruDetectorError
 
 _DETECTORS: OrderedDict = OrderedDict()   # (model sha256, settings) -> Detector, per process
 _KEEP_DETECTORS = 2                       # a candidate and its baseline
@@ -138,6 +139,15 @@ def load_detector(model: ModelSource, settings: EvalSettings) -> Any:
     return detector
 
 
+def has_identities(lookup: TruthLookup) -> bool:
+    """Tell whether a bag's ground truth carries object identities (what tracking scores)."""
+    try:
+        check_identities(lookup)
+    except VruDetectorError:
+        return False
+    return True
+
+
 def evaluate_bag(bag: str, model: ModelSource, settings: EvalSettings,
                  bag_sha256: str = '') -> BagResult:
     """Detect on every frame of ``bag`` and match its ground-truth topic; never raises."""
@@ -148,8 +158,7 @@ def evaluate_bag(bag: str, model: ModelSource, settings: EvalSettings,
         with BagImages(bag, settings.image_topic) as frames:
             lookup = TruthLookup.from_topic(frames, settings.gt_topic, detector.names)
             recorder = None
-            if settings.tracking:
-                check_identities(lookup)
+            if settings.tracking and has_identities(lookup):  # else: a bag without tracks
                 recorder = TrackingRecorder(settings.conf)
             run = run_evaluation(frames, detector, lookup,
                                  EvalRun(ReplayMetrics(detector.names)), settings.max_frames,

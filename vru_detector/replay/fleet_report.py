@@ -32,7 +32,7 @@ PERSON = 'person'
 COLUMNS = (  # (row key, table heading)
     ('frames', 'frames'), ('pedestrians', 'pedestrians'), ('person_ap50', 'person AP50'),
     ('person_recall', 'person R'), ('recall_small', 'R small'), ('recall_medium', 'R medium'),
-    ('recall_large', 'R large'), ('fp_per_frame', 'FP/frame'),
+    ('recall_large', 'R large'), ('fp_per_frame', 'person FP/frame'),
     ('detector_ms_p50', 'detector ms p50'), ('realtime_drops', 'realtime drops'),
     ('MOTA', 'MOTA'), ('IDF1', 'IDF1'), ('HOTA', 'HOTA'), ('IDSW', 'ID sw'))
 
@@ -63,7 +63,7 @@ def figures(metrics: ReplayMetrics | None, conf: float, detector_ms: np.ndarray,
         'recall_small': op['recall_by_size']['small'],
         'recall_medium': op['recall_by_size']['medium'],
         'recall_large': op['recall_by_size']['large'],
-        'fp_per_frame': op['false_positives_per_frame'],
+        'fp_per_frame': round(person['fp'] / len(metrics.frames), 6) if person else None,
         'detector_ms_p50': percentiles(detector_ms)['p50']})
     sections = [r for r in realtime if r]
     if sections:

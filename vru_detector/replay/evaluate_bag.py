@@ -26,6 +26,10 @@ would have dropped, and the recall left after those drops.
 
     vru-eval-bag drive/ --model student_int8.onnx --image-topic /camera/image_raw \\
         --gt-topic /ground_truth/detections --out eval/ --realtime
+
+Several bags, a folder of bags or a list file evaluate each bag as a Ray task (local by
+default, ``--address`` for a cluster, ``--workers 0`` for none) and add the pooled figures over
+every frame; ``--baseline-model`` gates the model on the corpus (see ``fleet``).
 """
 from __future__ import annotations
 

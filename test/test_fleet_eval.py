@@ -35,7 +35,8 @@ from vru_detector.replay.evaluate_bag import main as eval_main
 NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 IMAGE_TOPIC, GT_TOPIC = '/camera/image_raw', '/ground_truth/detections'
 BAGS, FRAMES = 3, 3   # bags, frames per bag
-TIMING = ('detector_ms_p50', 'realtime_drops', 'wall_s', 'cached')  # measured, not computed
+# measured, not computed: may differ between two runs of the same bags
+TIMING = ('detector_ms_p50', 'realtime_drops', 'wall_s', 'cpu_s', 'cached')
 
 
 def fixed_boxes(with_persons: bool = True) -> list:

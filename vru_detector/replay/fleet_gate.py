@@ -66,6 +66,8 @@ def intervals_line(section: dict | None) -> str:
     parts = [f"{LABELS[f]} {_fmt(i['estimate'])} [{_fmt(i['low'])}, {_fmt(i['high'])}]"
              for f, i in section.items()]
     groups = next(iter(section.values()))['groups']
+    if groups < 2:
+        return '\nno interval: the bootstrap resamples whole bags and needs 2 or more\n'
     return (f"\npooled {', '.join(parts)} (95% bootstrap interval, {groups} bags resampled "
             'whole)\n')
 

@@ -79,7 +79,8 @@ def bag_row(name: str, result: BagResult, conf: float) -> dict:
     row = {'bag': name, **figures(result.metrics, conf, result.detector_ms, [result.realtime],
                                   result.tracking)}
     row.update({'frames_in_bag': result.frames_in_bag, 'wall_s': round(result.wall_s, 3),
-                'cached': result.cached, 'error': result.error})
+                'cpu_s': round(result.cpu_s, 3), 'cached': result.cached,
+                'error': result.error})
     return row
 
 
@@ -91,7 +92,8 @@ def pooled_metrics(results: Sequence[BagResult]) -> ReplayMetrics | None:
 def pooled_row(results: Sequence[BagResult], conf: float) -> dict:
     """Figures over every evaluated frame of ``results`` (one evaluation, not a mean)."""
     ms = np.concatenate([r.detector_ms for r in results]) if results else np.zeros(0)
-    row = {'bag': f'pooled ({sum(1 for r in results if r.frames)} bags)',
+    n = sum(1 for r in results if r.frames)
+    row = {'bag': f'pooled ({n} bag{"s" if n != 1 else ""})',
            **figures(pooled_metrics(results), conf, ms, [r.realtime for r in results])}
     row['error'] = None
     return row

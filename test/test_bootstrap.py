@@ -206,3 +206,17 @@ def test_undefined_figures_and_bad_settings():
     assert iv.as_dict()['low'] is None
     with pytest.raises(ValueError, match='method'):
         interval(lambda x: w.ap50(x, 0), ['a', 'b', 'c'], method='student')
+
+
+def test_a_figure_undefined_on_a_few_resamples_still_gets_an_interval():
+    """Two frames in 40 hold all small pedestrians: some resamples draw none of them."""
+    frames = synthetic_frames(40, seed=19)
+    rng = np.random.default_rng(0)
+    values = np.where(np.arange(40) < 36, np.nan, rng.uniform(size=40))
+
+    def share(x):  # mean of the defined values under the weights; NaN without any
+        ok = ~np.isnan(values)
+        den = x[:, ok].sum(1)
+        return np.where(den > 0, (x[:, ok] @ values[ok]) / np.where(den > 0, den, 1), np.nan)
+    iv = interval(share, [f.key for f in frames])
+    assert iv.method == 'percentile (defined draws)' and iv.low <= iv.estimate <= iv.high

@@ -177,3 +177,13 @@ def test_missing_model_or_data_exits_2_with_a_message(shared_data, tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith('error: ') and 'Traceback' not in err
     assert ('nowhere.onnx not found' in err) if what == 'model' else ('--data-root' in err)
+
+
+def test_train_evaluate_without_its_data_is_a_clear_error(tmp_path, capsys):
+    from training.cli import main
+
+    model = fixed_model(tmp_path / 'm.onnx', [((40, 100, 120, 260), 0, 0.9)])
+    rc = main(['evaluate', '--models', str(model), '--data-root', str(tmp_path / 'none'),
+               '--out', str(tmp_path / 'o')])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'vru-train evaluate:' in err and '--data-root' in err

@@ -225,15 +225,15 @@ def run(args: argparse.Namespace) -> int:
     int8 = [Path(m) for m in args.int8] if args.int8 else [int8_sibling(m) for m in fp32]
     from vru_detector.replay.bench_sources import load_sources, load_yolo_dataset, POOLED
     from vru_detector.replay.benchmark import default_data_root
-    from vru_detector.replay.errors import LabelFormatError
+    from vru_detector.errors import VruDetectorError
 
     try:
         sources = [load_yolo_dataset(args.data, args.split)] if args.data else \
             load_sources(args.data_root or default_data_root(), POOLED)
-    except LabelFormatError as exc:
+        text = benchmark_pairs(fp32, int8, sources, Path(args.out))
+    except VruDetectorError as exc:  # a missing or unreadable source or model file
         print(f'vru-train evaluate: {exc}', file=sys.stderr)
         return 2
-    text = benchmark_pairs(fp32, int8, sources, Path(args.out))
     if args.data:
         rows = compare(fp32, int8, Path(args.data), args.split, args.conf)
         paths = write_report(rows, args.out)

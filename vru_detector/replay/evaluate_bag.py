@@ -45,6 +45,7 @@ from .tracking_eval import add_tracking, chain, check_identities, TrackingRecord
 from .truth_lookup import TruthLookup
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
+from ..extras import require
 from ..tracker import DEFAULT_TRACKER, TRACKERS
 
 
@@ -171,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        require('eval', 'vru-eval-bag')
         options = {} if args.threads is None else {'threads': args.threads}
         detector = Detector(args.model, backend=args.backend, device=args.device,
                             conf=args.eval_conf, iou=args.iou, max_det=300, **options)

@@ -70,4 +70,3 @@ def test_a_tracker_without_the_tracking_extra_names_it():
         'except MissingExtraError as exc:\n    print("error:", exc)\n'))
     assert 'error:' in proc.stdout, proc.stdout + proc.stderr
     assert 'vru_detector[tracking]' in proc.stdout and '"none"' in proc.stdout
-

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""PyTorch backend for ultralytics ``.pt`` checkpoints (needs torch and ultralytics: ``pip install -e ./training``)."""
+"""PyTorch backend for ultralytics ``.pt`` checkpoints (torch, ultralytics: ``./training``)."""
 from __future__ import annotations
 
 from pathlib import Path

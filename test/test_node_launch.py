@@ -123,6 +123,7 @@ class TestDetectorNode(unittest.TestCase):
         cls.node = rclpy.create_node('vru_detector_launch_test')
         # sim time for the cam_c node: a /clock far behind the wall clock the images carry
         cls.clock_pub = cls.node.create_publisher(Clock, '/clock', 10)
+        cls.clock_paused = False  # True: /clock stops, as when a played bag ends
         cls.clock_start = time.monotonic()
         cls.node.create_timer(0.05, cls.publish_clock)
         cls.image_pub = cls.node.create_publisher(Image, CAMERA_TOPIC, 10)
@@ -142,6 +143,8 @@ class TestDetectorNode(unittest.TestCase):
 
     @classmethod
     def publish_clock(cls):
+        if cls.clock_paused:
+            return
         now = SIM_CLOCK_START_S + time.monotonic() - cls.clock_start
         msg = Clock()
         msg.clock.sec, msg.clock.nanosec = int(now), int(now % 1 * 1e9)
@@ -292,7 +295,8 @@ class TestDetectorNode(unittest.TestCase):
                     'inference_p95_ms', 'processing_time_p50_ms', 'stage_conversion_p50_ms',
                     'stage_preprocess_p50_ms', 'stage_inference_p50_ms',
                     'stage_postprocess_p50_ms', 'stage_messages_p50_ms', 'stage_publish_p50_ms',
-                    'stage_debug_image_p50_ms'):
+                    'stage_debug_image_p50_ms', 'frames_missing_upstream',
+                    'input_completeness', 'input_stamp_period_ms'):
             self.assertIn(key, values)
         self.assertEqual(values['backend'], 'onnxruntime')
         self.assertEqual(values['precision'], 'fp32')
@@ -323,6 +327,20 @@ class TestDetectorNode(unittest.TestCase):
         # the launch file's cyclonedds_config reached the node's environment
         self.assertEqual(values['cyclonedds_uri'], 'file://' + str(DDS_FILE))
 
+    def test_diagnostics_go_on_and_say_no_images_when_the_clock_stops(self):
+        """cam_c runs on /clock: when it stops (a bag ended), its steady timer still reports."""
+        def make():
+            return numpy_to_compressed(self.frame, self.new_header('cam_c'), CompressedImage)
+        self.assertIsNotNone(self.publish_and_wait('det_c', make, self.compressed_pub))
+        type(self).clock_paused = True
+        try:
+            self.received['diag'].clear()
+            status, _ = self.latest_status(
+                COMPRESSED_NODE, lambda s, kv: 'no images' in s.message)
+            self.assertEqual(status.level, DiagnosticStatus.WARN)
+        finally:
+            type(self).clock_paused = False
+
     def test_the_package_installs_its_cyclonedds_config(self):
         path = Path(get_package_share_directory('vru_detector')) / 'config' / 'cyclonedds.xml'
         text = path.read_text()
@@ -344,6 +362,9 @@ class TestDetectorNode(unittest.TestCase):
             self.assertFalse(refused.successful)
             self.assertIn('pedestrian', refused.reason)
             self.assertFalse(self.set_params(NODE, conf=1.5)[0].successful)
+            # what `ros2 param set ... classes all` sends (Humble's ros2cli fails on '')
+            self.assertTrue(self.set_params(NODE, classes='all')[0].successful)
+            self.assertEqual(labels(), ['person', 'car'])
         finally:
             self.set_params(NODE, conf=0.25, class_conf='', classes='')
         self.assertEqual(labels(), ['person', 'car'])

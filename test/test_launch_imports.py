@@ -16,11 +16,11 @@
 """
 ``ros2 launch`` runs on the system Python: the launch files must import nothing from pip.
 
-On Humble the Python dependencies often live in a venv that ``ros2 launch`` (``#!/usr/bin/python3``)
-does not see. A launch file that pulled in cv2 through our package ``__init__`` failed there with
-``No module named 'cv2'``. The launch files may import the standard library, launch, launch_ros,
-ament_index_python (ROS's own, a dependency of launch_ros) and our stdlib-only
-``vru_detector.ros.dds_config``.
+On Humble the Python dependencies often live in a venv that ``ros2 launch``
+(``#!/usr/bin/python3``) does not see. A launch file that pulled in cv2 through our package
+``__init__`` failed there with ``No module named 'cv2'``. The launch files may import the
+standard library, launch, launch_ros, ament_index_python (ROS's own, a dependency of
+launch_ros) and our stdlib-only ``vru_detector.ros.dds_config``.
 """
 import ast
 from pathlib import Path

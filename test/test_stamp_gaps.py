@@ -13,7 +13,7 @@
 # limitations under the License.
 
 
-"""Transport loss seen in the header stamps: counted, reported in /diagnostics, WARN with the fix."""
+"""Transport loss seen in header stamps: counted, reported in /diagnostics, WARN with the fix."""
 import numpy as np
 import pytest
 

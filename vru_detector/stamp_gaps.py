@@ -22,9 +22,11 @@ published before discovery, or pushed out of the QoS history. The node's callbac
 these otherwise. The period is estimated from the gaps themselves: roughly from the gaps near
 the smallest ones (their 5th percentile), then as the median of every gap divided by the
 periods it spans. That holds with stamp jitter up to about a tenth of the period and with most
-frames lost (tested down to 28% received), as long as some gaps are single periods. A stamp that goes backwards (a bag replayed
-with ``--loop``) or repeats restarts the count and is no loss; a gap longer than ``pause_s`` is a
-paused source (the node reports "no images" for it), not transport loss. No ROS in here.
+frames lost (tested down to 28% received), as long as some gaps are single periods. A stamp
+that goes backwards (a bag replayed with ``--loop``) or repeats restarts the count and is no
+loss; a gap longer than ``pause_s`` is a paused source (the node reports "no images" for it),
+not transport loss. A source that is not steady (triggered, on demand) looks lossy: turn the
+check off there (``min_input_completeness: 0``). No ROS in here.
 """
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ class StampGaps:
         self.received = 0  # stamped frames since creation
 
     def on_stamp(self, stamp_s: float, now: float) -> int:
-        """Record a frame's header stamp (s) arriving at ``now``; return the frames it implies lost."""
+        """Record a header stamp (s) that arrived at ``now``; return the frames it shows lost."""
         self.received += 1
         last, self._last = self._last, stamp_s
         lost = 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..class_config import model_thresholds
 from ..detector import class_thresholds
 from ..errors import VruDetectorError
 from ..tracker import DEFAULT_TRACKER, TRACKERS
@@ -152,7 +153,7 @@ def thresholds_from(values: Mapping[str, Any], defaults: Mapping[str, float],
     ``defaults`` are per-class thresholds from classes.yaml; those for classes the model does
     not have are ignored, while names in ``class_conf`` / ``classes`` must exist (ValueError).
     """
-    class_conf = {k: v for k, v in defaults.items() if names is None or k in names}
+    class_conf = model_thresholds(defaults, names)
     class_conf.update(parse_class_conf(values['class_conf']))
     result = Thresholds(float(values['conf']), class_conf, parse_classes(values['classes']))
     for name, value in result.class_conf.items():

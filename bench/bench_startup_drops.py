@@ -32,9 +32,10 @@ fresh process (first-use costs happen once per process), the variants alternate:
 
 It prints drops in the first second and over the whole run, the garbage collector's full
 (generation 2) collections during the replay, and what a full collection costs at the end of it
-(forced): a pause that holds the GIL, so camera callback and inference both stop. The default model is the
-fixed-output test ONNX (inference ~1 ms, so the steady state never drops at 25 Hz and every drop
-is a start-up cost); ``--model`` takes a real one (then use ``--period-ms`` above its latency).
+(forced): a pause that holds the GIL, so camera callback and inference both stop. The default
+model is the fixed-output test ONNX (inference ~1 ms, so the steady state never drops at 25 Hz
+and every drop is a start-up cost); ``--model`` takes a real one (then use ``--period-ms``
+above its latency).
 """
 from __future__ import annotations
 
@@ -197,8 +198,8 @@ def main() -> None:
                      med('full_gc_ms') / args.period_ms, med('first_ms'), med('steady_ms')])
     print(f'{args.trials} fresh processes per variant; {args.seconds:g} s at '
           f'{1e3 / args.period_ms:g} Hz; model {model}; medians')
-    print_table(['warm-up', 'drops in 1st s (each trial)', 'gen-1 GCs to a full one (of 10)',
-                 'drops in run', 'full GCs in run',
+    print_table(['warm-up', 'drops in 1st s (each trial)',
+                 'gen-1 GCs since last full (full after 10)', 'drops in run', 'full GCs in run',
                  'full GC pause ms', 'pause / period', 'first frame ms', 'steady ms/frame'],
                 rows)
 

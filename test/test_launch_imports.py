@@ -36,7 +36,7 @@ OURS = ('vru_detector.ros.dds_config',)  # ROS-free, stdlib only (checked below)
 
 # Runs in a fresh interpreter: import ``modules`` where only the standard library and
 # vru_detector can be imported, as in `ros2 launch` on a system Python without our pip packages.
-STDLIB_ONLY = '''
+STDLIB_ONLY = """
 import importlib, sys
 class OnlyStdlib:
     def find_spec(self, name, path=None, target=None):
@@ -50,7 +50,7 @@ for module in sys.argv[1:]:
     importlib.import_module(module)
 heavy = sorted({m.split('.')[0] for m in sys.modules} & {'cv2', 'onnxruntime', 'numpy'})
 print('loaded:', heavy)
-'''
+"""
 
 
 def imported_modules(path: Path) -> list:

@@ -60,7 +60,7 @@ def model(tmp_path_factory):
 
 
 def node_detections(bag, model):
-    """What detector_node publishes for each frame: its thresholds, its per-frame pipeline."""
+    """Return what detector_node publishes for each frame: its thresholds, its pipeline."""
     styles = load_class_config(None)  # the node's default class_config
     detector = Detector(model)
     values = {p.name: p.default for p in PARAMS}

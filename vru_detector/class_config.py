@@ -30,7 +30,7 @@ import yaml
 
 PACKAGE = 'vru_detector'
 NO_CLASS_CONFIG = 'none'
-CLASS_CONFIG_HELP = ("classes.yaml with per-class colours and score thresholds (e.g. car 0.40), "
+CLASS_CONFIG_HELP = ('classes.yaml with per-class colours and score thresholds (e.g. car 0.40), '
                      "as the node's class_config; default: the package's config/classes.yaml, "
                      "so results match the live node; 'none': --conf for every class")
 PALETTE = ('#FFE119', '#911EB4', '#42D4F4', '#F032E6', '#BFEF45', '#469990', '#9A6324')

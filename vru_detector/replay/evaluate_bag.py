@@ -131,7 +131,7 @@ def headline(metrics: dict, conf: float | dict, out: Path) -> str:
 
 
 def operating_thresholds(args: argparse.Namespace, names: Sequence[str]) -> np.ndarray:
-    """The node's score threshold of each class: ``--conf``, and those of ``--class-config``."""
+    """Return the node's score threshold of each class: ``--conf``, ``--class-config``'s."""
     from ..detector import class_thresholds
 
     own = model_thresholds(default_thresholds(load_cli_class_config(args.class_config)), names)

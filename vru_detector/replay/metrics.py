@@ -37,7 +37,7 @@ Conf = Union[float, np.ndarray]  # one score threshold, or one per class id
 
 
 def threshold_at(conf: Conf, class_ids: np.ndarray | int) -> np.ndarray | float:
-    """The operating threshold of each box of ``class_ids``."""
+    """Return the operating threshold of each box of ``class_ids``."""
     return np.asarray(conf)[class_ids] if np.ndim(conf) else conf
 
 
@@ -49,7 +49,7 @@ def describe_conf(conf: Conf, names: Sequence[str]) -> float | dict:
 
 
 def conf_text(conf: float | dict | str) -> str:
-    """An operating threshold as people read it: '0.25', or '0.25 (car 0.4)' per class."""
+    """Write an operating threshold as people read it: '0.25', or '0.25 (car 0.4)'."""
     if not isinstance(conf, dict):
         return str(conf)
     common = max(set(conf.values()), key=list(conf.values()).count)

@@ -70,7 +70,7 @@ def cyclonedds_environment(value: str, package_file: str,
 
 
 def read_rmem_max(rmem_max_path: str = RMEM_MAX) -> Optional[int]:
-    """The kernel's cap on socket receive buffers (bytes); None when not Linux or unreadable."""
+    """Read the kernel's cap on socket receive buffers (bytes); None if not Linux/unreadable."""
     try:
         with open(rmem_max_path, encoding='ascii') as f:
             return int(f.read())

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 
-from common import CACHE, print_table, SHARED_DATA
+from common import CACHE, print_table, REPO, SHARED_DATA
 
 VARIANTS = ('before', 'boxes', 'after')
 VIDEO = SHARED_DATA / 'videos' / 'TUD-Stadtmitte.mp4'
@@ -155,7 +155,9 @@ def child(variant: str, model: str, period_s: float, seconds: float, draw: bool)
 
 
 def fixed_output_model() -> str:
-    from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
+    """Build the tests' fixed-output ONNX (test/fixed_output_model.py) once, in runs/bench."""
+    sys.path.insert(0, str(REPO / 'test'))
+    from fixed_output_model import build_fixed_output_onnx
 
     path = CACHE / 'fixed_output.onnx'
     if not path.is_file():

@@ -16,16 +16,18 @@
 detector_node end to end under launch_testing, on a real ROS 2 (Humble or Jazzy) machine.
 
 Run with ``colcon test --packages-select vru_detector``, or on its own with ``launch_test
-test/test_node_launch.py`` from the package folder after sourcing the workspace (it needs no
-helper from test/ on ``sys.path``). The node runs a tiny ONNX model
-whose output is fixed (vru_detector.testing.fixed_output_model), so class names and pixel boxes
+test/test_node_launch.py`` from the package folder after sourcing the workspace (it puts its
+own folder on ``sys.path`` for its helper). The node runs a tiny ONNX model whose output is
+fixed (test/fixed_output_model.py), so class names and pixel boxes
 are known exactly. Without rclpy / launch_testing / vision_msgs (a plain pip environment) the
 tests here are skipped one by one with the reason; the module itself always imports, so a
 missing ROS package never skips the rest of the folder.
 """
+import importlib
 import importlib.util
 import os
 from pathlib import Path
+import sys
 import tempfile
 import time
 import unittest
@@ -33,8 +35,15 @@ import unittest
 import numpy as np
 import pytest
 from vru_detector.msgs.convert import numpy_to_compressed, numpy_to_image
-from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                                     expected_pixels)
+
+# `launch_test test/test_node_launch.py` runs without pytest.ini's `pythonpath = test`: the
+# helper beside this file was `No module named ...` there
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+fixed = importlib.import_module('fixed_output_model')
+build_fixed_output_onnx, DEFAULT_BOXES = fixed.build_fixed_output_onnx, fixed.DEFAULT_BOXES
+expected_pixels = fixed.expected_pixels
 
 ROS = all(importlib.util.find_spec(m) is not None  # not test/optional.py: see the docstring
           for m in ('rclpy', 'launch', 'launch_ros', 'launch_testing', 'vision_msgs',

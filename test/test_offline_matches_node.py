@@ -23,6 +23,7 @@ from shared frames goes through the node's ROS-free pipeline, vru-detect and vru
 """
 import json
 
+from fixed_output_model import build_fixed_output_onnx, DEFAULT_BOXES, FixedBox
 import numpy as np
 import pytest
 from vru_detector import Detector
@@ -35,8 +36,6 @@ from vru_detector.replay.make_bag import main as make_main
 from vru_detector.ros.params import PARAMS, thresholds_from
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats
-from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                                     FixedBox)
 
 TOPIC = '/camera/image_raw'
 FRAMES = 4

@@ -15,6 +15,7 @@
 """Node parameter table, its validation, config/*.yaml and the debug-image drawing (no ROS)."""
 from pathlib import Path
 
+from fixed_output_model import VRU_NAMES
 import numpy as np
 import pytest
 from vru_detector import Detections
@@ -22,7 +23,6 @@ from vru_detector.class_config import (color_for, default_thresholds, hex_to_bgr
                                        load_class_config)
 from vru_detector.ros.params import (check_update, PARAMS, PARAMS_BY_NAME, parse_class_conf,
                                      parse_classes, RUNTIME_PARAMS, thresholds_from)
-from vru_detector.testing.fixed_output_model import VRU_NAMES
 from vru_detector.visualize import draw_detections
 import yaml
 

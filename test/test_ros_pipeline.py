@@ -16,6 +16,7 @@
 import math
 import time
 
+from fixed_output_model import build_fixed_output_onnx, DEFAULT_BOXES, expected_pixels
 import numpy as np
 import pytest
 from vru_detector import Detector
@@ -25,8 +26,6 @@ from vru_detector.msgs.convert import image_to_numpy, numpy_to_compressed, numpy
 from vru_detector.msgs.messages import make_header, rosbags_message_types
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats, STAGES
-from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                                     expected_pixels)
 
 TYPES = rosbags_message_types()
 H, W = 480, 640

@@ -105,6 +105,7 @@ setup(
             'detector_node = vru_detector.ros.node:main',
             'vru-detect = vru_detector.cli.detect:main',
             'vru-eval-bag = vru_detector.replay.evaluate_bag:main',
+            'vru-benchmark = vru_detector.replay.benchmark:main',
             'vru-make-bag = vru_detector.replay.make_bag:main',
             'vru-build-engine = vru_detector.backends.tensorrt:main',
         ],

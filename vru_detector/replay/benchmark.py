@@ -25,7 +25,7 @@ different. The pooled figure is one COCO evaluation over all pooled frames, not 
 per-source figures; coco_vru is reported apart and never pooled.
 
 Python API: :func:`run_benchmark` (models -> :class:`BenchmarkResult`); command line:
-``python -m vru_detector.replay.benchmark MODEL [MODEL ...] --out DIR``.
+``vru-benchmark MODEL [MODEL ...] --out DIR`` (or ``python -m vru_detector.replay.benchmark``).
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ from .metrics import ReplayMetrics
 from .truth import FrameTruth, map_class
 from .weighted_metrics import HEIGHT_BUCKETS, WeightedReplay
 from ..errors import VruDetectorError
+from ..extras import require
 
 POOLED_SCOPE = 'pooled'
 EVAL_CONF = 0.001        # detections kept for AP (the validators' threshold)
@@ -347,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f'(default {RESAMPLES})', file=sys.stderr)
         return 2
     try:
+        require('eval', 'vru-benchmark')
         result = run_benchmark(args.models, args.data_root, args.sources, args.names,
                                args.resamples, args.seed, not args.quiet)
     except (MissingSourceError, LabelFormatError, VruDetectorError, ImportError,

@@ -29,6 +29,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 import yaml
 
 PACKAGE = 'vru_detector'
+DEFAULT_CONF = 0.25  # the score threshold of a class without its own: ultralytics', the node's
 NO_CLASS_CONFIG = 'none'
 CLASS_CONFIG_HELP = ('classes.yaml with per-class colours and score thresholds (e.g. car 0.40), '
                      "as the node's class_config; default: the package's config/classes.yaml, "

@@ -35,7 +35,7 @@ import cv2
 from tqdm import tqdm
 
 from .help import description, HelpFormatter
-from ..class_config import (CLASS_CONFIG_HELP, color_for, default_thresholds,
+from ..class_config import (CLASS_CONFIG_HELP, color_for, DEFAULT_CONF, default_thresholds,
                             load_cli_class_config, model_thresholds)
 from ..detector import Detector
 from ..errors import InvalidImageError, ModelOutputError, VruDetectorError
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--backend', choices=['onnxruntime', 'tensorrt', 'torch'],
                    help='inference backend; default: chosen from the model file suffix')
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--conf', type=float, default=0.25,
+    p.add_argument('--conf', type=float, default=DEFAULT_CONF,
                    help='score threshold of the classes --class-config gives none')
     p.add_argument('--class-config', help=CLASS_CONFIG_HELP)
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU threshold')

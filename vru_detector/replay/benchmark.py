@@ -61,13 +61,12 @@ FOLD = {'rider': 'person'}   # a class a model lacks is scored as this one (COCO
 
 def node_thresholds(names: Sequence[str]) -> np.ndarray:
     """Return the node's default score threshold per class (detector.yaml conf, classes.yaml)."""
-    from ..class_config import default_thresholds, load_class_config, model_thresholds
+    from ..class_config import (DEFAULT_CONF, default_thresholds, load_class_config,
+                                model_thresholds)
     from ..detector import class_thresholds
-    from ..ros.params import PARAMS
 
-    conf = next(p.default for p in PARAMS if p.name == 'conf')
     own = model_thresholds(default_thresholds(load_class_config()), names)
-    return class_thresholds(list(names), conf, own).astype(np.float64)
+    return class_thresholds(list(names), DEFAULT_CONF, own).astype(np.float64)
 
 
 @dataclass

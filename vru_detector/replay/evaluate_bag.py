@@ -45,8 +45,8 @@ from .prediction_bag import PredictionBagWriter
 from .replay_intervals import BLOCK_S, replay_intervals
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
 from .truth_lookup import TruthLookup
-from ..class_config import (CLASS_CONFIG_HELP, default_thresholds, load_cli_class_config,
-                            model_thresholds)
+from ..class_config import (CLASS_CONFIG_HELP, DEFAULT_CONF, default_thresholds,
+                            load_cli_class_config, model_thresholds)
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
 from ..extras import require
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--match', choices=('auto', 'key', 'index', 'stamp'), default='auto',
                    help='how label files map to frames: the frame keys vru-make-bag stored, '
                    'else frame order (auto); --gt-topic always matches header stamps')
-    p.add_argument('--conf', type=float, default=0.25,
+    p.add_argument('--conf', type=float, default=DEFAULT_CONF,
                    help='operating score threshold of the classes --class-config gives none')
     p.add_argument('--class-config', help=CLASS_CONFIG_HELP)
     p.add_argument('--eval-conf', type=float, default=0.001,

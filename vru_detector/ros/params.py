@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..class_config import model_thresholds
+from ..class_config import DEFAULT_CONF, model_thresholds
 from ..detector import class_thresholds
 from ..errors import VruDetectorError
 from ..tracker import DEFAULT_TRACKER, TRACKERS
@@ -62,8 +62,8 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec('backend', '', 'Inference backend; empty picks it from the model file suffix.',
               read_only=True, choices=('', 'onnxruntime', 'tensorrt', 'torch')),
     ParamSpec('device', 'cpu', 'Device: cpu, cuda or cuda:N.', read_only=True),
-    ParamSpec('conf', 0.25, 'Score threshold for every class without its own in class_conf.',
-              bounds=(0.0, 1.0)),
+    ParamSpec('conf', DEFAULT_CONF, 'Score threshold for every class without its own in '
+              'class_conf.', bounds=(0.0, 1.0)),
     ParamSpec('iou', 0.7, 'IoU threshold of non-maximum suppression.', bounds=(0.0, 1.0)),
     ParamSpec('max_det', 300, 'Most detections published per image.', bounds=(1, 1000)),
     ParamSpec('class_conf', '', "Per-class score thresholds, 'name:value,...' "

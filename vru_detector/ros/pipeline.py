@@ -201,11 +201,11 @@ def settle_heap() -> float:
     """
     Collect garbage once, then freeze what survives (``gc.freeze``); return the ms it took.
 
-    After the imports, the model and the warm-up, the process holds ~10^5 long-lived objects.
-    Python's next full collection scans them all while holding the GIL (170 ms measured on a
-    2-core CPU, bench/bench_startup_drops.py), which stopped the camera callback and inference
-    right after the first frames, so those frames were dropped. Run once before subscribing:
-    later collections skip the frozen objects.
+    After the imports, the model and the warm-up, the process holds ~10^5 long-lived objects
+    and is one step from a full collection, which scans them all while holding the GIL: 257-283
+    ms on a 2-core CPU (bench/bench_startup_drops.py), stopping the camera callback and
+    inference alike. That is the likely cause of the 6-7 frames dropped right after the first
+    one on a Humble graph. Run once before subscribing: later collections skip frozen objects.
     """
     t0 = time.perf_counter()
     gc.collect()

@@ -75,6 +75,7 @@ def test_param_specs_check_types_ranges_and_choices():
 def test_list_parameters_parse_and_explain_mistakes():
     assert parse_classes('') is None
     assert parse_classes(' person, rider ,') == ['person', 'rider']
+    assert parse_classes('all') is None  # what `ros2 param set` can send (Humble's cli: no '')
     assert parse_class_conf('person:0.3, car:0.5') == {'person': 0.3, 'car': 0.5}
     assert parse_class_conf('') == {}
     with pytest.raises(ValueError, match="'name:value'"):
@@ -94,6 +95,8 @@ def test_runtime_updates_are_validated_against_the_model():
     current = dict(DEFAULTS)
     assert check_update({'conf': 0.6}, current, {}, VRU_NAMES) is None
     assert check_update({'classes': 'person'}, current, {}, VRU_NAMES) is None
+    assert check_update({'classes': 'all'}, current, {}, VRU_NAMES) is None
+    assert thresholds_from({**current, 'classes': 'all'}, {}, VRU_NAMES).classes is None
     assert 'outside' in check_update({'conf': 2.0}, current, {}, VRU_NAMES)
     error = check_update({'classes': 'pedestrian'}, current, {}, VRU_NAMES)
     assert 'pedestrian' in error and 'person' in error  # names the valid classes

@@ -61,13 +61,12 @@ FOLD = {'rider': 'person'}   # a class a model lacks is scored as this one (COCO
 
 def node_thresholds(names: Sequence[str]) -> np.ndarray:
     """Return the node's default score threshold per class (detector.yaml conf, classes.yaml)."""
-    from ..class_config import load_class_config
-    from ..ros.params import PARAMS
+    from ..class_config import (DEFAULT_CONF, default_thresholds, load_class_config,
+                                model_thresholds)
+    from ..detector import class_thresholds
 
-    conf = next(p.default for p in PARAMS if p.name == 'conf')
-    styles = load_class_config()
-    return np.array([styles[n].conf if n in styles and styles[n].conf is not None else conf
-                     for n in names], np.float64)
+    own = model_thresholds(default_thresholds(load_class_config()), names)
+    return class_thresholds(list(names), DEFAULT_CONF, own).astype(np.float64)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+from fixed_output_model import build_fixed_output_onnx, FixedBox
 import numpy as np
 from optional import requires
 import pytest
@@ -30,7 +31,6 @@ from vru_detector.replay.bench_sources import (BENCH_CLASSES, load_sources,
                                                novel_view_spacing, POOLED)
 from vru_detector.replay.truth import FrameTruth
 from vru_detector.replay.weighted_metrics import WeightedReplay
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox
 
 pytestmark = requires('scipy')
 

@@ -41,7 +41,7 @@ TIMING = ('detector_ms_p50', 'realtime_drops', 'wall_s', 'cpu_s', 'cached')
 
 def fixed_boxes(with_persons: bool = True) -> list:
     """Candidates in 320x320 network pixels (BDD 1280x720 maps to x*4, (y-70)*4)."""
-    from vru_detector.testing.fixed_output_model import FixedBox
+    from fixed_output_model import FixedBox
 
     boxes = [FixedBox((180.0, 140.0, 300.0, 220.0), 4, 0.60)]
     if with_persons:
@@ -56,7 +56,7 @@ def corpus(tmp_path_factory, shared_data):
     pytest.importorskip('onnx', reason='the fixed-output test model is built with onnx')
     from vru_detector.replay.ground_truth import load_ground_truth
     from vru_detector.replay.make_bag import iter_image_folder, write_bag
-    from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
+    from fixed_output_model import build_fixed_output_onnx
 
     root = tmp_path_factory.mktemp('fleet')
     images = shared_data / 'bdd100k_vru' / 'images' / 'val'

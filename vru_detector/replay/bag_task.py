@@ -51,7 +51,7 @@ class EvalSettings:
 
     image_topic: str
     gt_topic: str
-    conf: float
+    conf: tuple[float, ...]     # operating threshold per class id
     eval_conf: float
     iou: float
     backend: str | None

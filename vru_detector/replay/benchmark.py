@@ -25,7 +25,7 @@ different. The pooled figure is one COCO evaluation over all pooled frames, not 
 per-source figures; coco_vru is reported apart and never pooled.
 
 Python API: :func:`run_benchmark` (models -> :class:`BenchmarkResult`); command line:
-``python -m vru_detector.replay.benchmark MODEL [MODEL ...] --out DIR``.
+``vru-benchmark MODEL [MODEL ...] --out DIR`` (or ``python -m vru_detector.replay.benchmark``).
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ from .metrics import ReplayMetrics
 from .truth import FrameTruth, map_class
 from .weighted_metrics import HEIGHT_BUCKETS, WeightedReplay
 from ..errors import VruDetectorError
+from ..extras import require
 
 POOLED_SCOPE = 'pooled'
 EVAL_CONF = 0.001        # detections kept for AP (the validators' threshold)
@@ -65,13 +66,12 @@ def default_data_root() -> str:
 
 def node_thresholds(names: Sequence[str]) -> np.ndarray:
     """Return the node's default score threshold per class (detector.yaml conf, classes.yaml)."""
-    from ..class_config import load_class_config
-    from ..ros.params import PARAMS
+    from ..class_config import (DEFAULT_CONF, default_thresholds, load_class_config,
+                                model_thresholds)
+    from ..detector import class_thresholds
 
-    conf = next(p.default for p in PARAMS if p.name == 'conf')
-    styles = load_class_config()
-    return np.array([styles[n].conf if n in styles and styles[n].conf is not None else conf
-                     for n in names], np.float64)
+    own = model_thresholds(default_thresholds(load_class_config()), names)
+    return class_thresholds(list(names), DEFAULT_CONF, own).astype(np.float64)
 
 
 @dataclass
@@ -364,6 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f'(default {RESAMPLES})', file=sys.stderr)
         return 2
     try:
+        require('eval', 'vru-benchmark')
         result = run_benchmark(args.models, args.data_root, args.sources, args.names,
                                args.resamples, args.seed, not args.quiet)
     except (MissingSourceError, LabelFormatError, VruDetectorError, ImportError,

@@ -22,7 +22,8 @@ bag) by frame key, header stamp or frame index, and writes to ``--out``: metrics
 PR curves, confusion matrix, a grid of the worst frames, optionally a Foxglove/RViz bag with
 images + predictions + ground truth. ``--realtime`` replays the recorded arrival times against
 the measured latency and reports which frames a live node (single slot, newest frame wins)
-would have dropped, and the recall left after those drops.
+would have dropped, and the recall left after those drops. The operating point is the node's:
+``--conf`` with the per-class thresholds of config/classes.yaml (``--class-config``).
 
     vru-eval-bag drive/ --model student_int8.onnx --image-topic /camera/image_raw \\
         --gt-topic /ground_truth/detections --out eval/ --realtime
@@ -45,17 +46,20 @@ from .bag_images import BagImages
 from .errors import BagReadError, LabelFormatError
 from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .fleet_inputs import is_fleet_input
-from .metrics import ReplayMetrics, VRU_CLASSES
+from .metrics import Conf, conf_text, describe_conf, ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
 from .replay_intervals import BLOCK_S, replay_intervals
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
 from .truth_lookup import TruthLookup
+from ..class_config import (CLASS_CONFIG_HELP, DEFAULT_CONF, default_thresholds,
+                            load_cli_class_config, model_thresholds)
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
+from ..extras import require
 from ..tracker import DEFAULT_TRACKER, TRACKERS
 
 
-def worst_frames(bag: Path, topic: str, run: EvalRun, conf: float, count: int) -> list:
+def worst_frames(bag: Path, topic: str, run: EvalRun, conf: Conf, count: int) -> list:
     """(title, annotated image) of the frames with most misses (VRU x2) + false alarms."""
     from .report import annotate_errors
 
@@ -88,7 +92,7 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
                  lookup: TruthLookup) -> dict:
     from . import report
 
-    conf = args.conf
+    conf = args.operating
     metrics = run.metrics.summary(conf)
     metrics['bag'] = str(args.bag)
     metrics['run'] = {
@@ -125,7 +129,7 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
     return metrics
 
 
-def headline(metrics: dict, conf: float, out: Path) -> str:
+def headline(metrics: dict, conf: float | dict, out: Path) -> str:
     """One line of results; a value that cannot exist says why instead of printing None."""
     def value(v: Any, why: str) -> str:
         return why if v is None else (f'{v:.3f}' if isinstance(v, float) else str(v))
@@ -134,8 +138,21 @@ def headline(metrics: dict, conf: float, out: Path) -> str:
     no_truth = '- (no ground-truth boxes)'
     return (f'{metrics["frames"]} frames: mAP50-95 {value(coco["mAP50_95"], no_truth)}, mAP50 '
             f'{value(coco["mAP50"], no_truth)}, '
-            f'P {value(op["precision"], f"- (no detection scored >= {conf})")} '
-            f'R {value(op["recall"], no_truth)} at conf {conf}; report in {out}')
+            f'P {value(op["precision"], f"- (no detection scored >= {conf_text(conf)})")} '
+            f'R {value(op["recall"], no_truth)} at conf {conf_text(conf)}; report in {out}')
+
+
+def operating_thresholds(args: argparse.Namespace, names: Sequence[str]) -> np.ndarray:
+    """Return the node's score threshold of each class: ``--conf``, ``--class-config``'s."""
+    from ..detector import class_thresholds
+
+    own = model_thresholds(default_thresholds(load_cli_class_config(args.class_config)), names)
+    thresholds = class_thresholds(list(names), args.conf, own)
+    if not args.eval_conf <= thresholds.min():
+        raise VruDetectorError(
+            f'operating thresholds {conf_text(describe_conf(thresholds, names))} must be at '
+            f'least --eval-conf {args.eval_conf}: mAP detections feed the operating point')
+    return thresholds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--match', choices=('auto', 'key', 'index', 'stamp'), default='auto',
                    help='how label files map to frames: the frame keys vru-make-bag stored, '
                    'else frame order (auto); --gt-topic always matches header stamps')
-    p.add_argument('--conf', type=float, default=0.25, help='operating score threshold')
+    p.add_argument('--conf', type=float, default=DEFAULT_CONF,
+                   help='operating score threshold of the classes --class-config gives none')
+    p.add_argument('--class-config', help=CLASS_CONFIG_HELP)
     p.add_argument('--eval-conf', type=float, default=0.001,
                    help='score threshold of the detections that feed mAP (COCO style)')
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU')
@@ -203,15 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_fleet(args)
     args.bag = args.bag[0]
     try:
+        require('eval', 'vru-eval-bag')
         options = {} if args.threads is None else {'threads': args.threads}
         detector = Detector(args.model, backend=args.backend, device=args.device,
                             conf=args.eval_conf, iou=args.iou, max_det=300, **options)
-        if not args.eval_conf <= args.conf <= 1:
-            raise VruDetectorError(f'--conf {args.conf} must be within [--eval-conf '
-                                   f'{args.eval_conf}, 1]: mAP detections feed the operating '
-                                   'point')
+        args.operating = operating_thresholds(args, detector.names)
         frames = BagImages(args.bag, args.image_topic).__enter__()
-    except (VruDetectorError, LabelFormatError) as exc:
+    except (VruDetectorError, LabelFormatError, ValueError) as exc:  # ValueError: class config
         print(f'vru-eval-bag: error: {exc}', file=sys.stderr)
         return 2
     writer = None
@@ -224,13 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         recorder = None
         if args.tracking:
             check_identities(lookup)
-            recorder = TrackingRecorder(args.conf)
+            recorder = TrackingRecorder(args.operating)
         args.out.mkdir(parents=True, exist_ok=True)
         if args.write_bag:
             bag_out = args.out / 'replay_bag'
             if bag_out.exists():
                 raise VruDetectorError(f'{bag_out} exists; remove it or choose another --out')
-            writer = PredictionBagWriter(bag_out, detector.names, args.conf)
+            writer = PredictionBagWriter(bag_out, detector.names, args.operating)
         run = run_evaluation(frames, detector, lookup, EvalRun(ReplayMetrics(detector.names)),
                              args.max_frames, not args.no_progress, chain(writer, recorder))
     except (VruDetectorError, LabelFormatError, OSError) as exc:
@@ -242,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.close()
     frames.close()
     metrics = write_report(args.out, run, args, detector, lookup)
-    print(headline(metrics, args.conf, args.out))
+    print(headline(metrics, describe_conf(args.operating, detector.names), args.out))
     if recorder is not None and recorder.index:
         for mode, r in add_tracking(args.out, metrics, recorder, args.tracking).items():
             if isinstance(r, dict) and 'metrics' in r:

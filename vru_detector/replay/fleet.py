@@ -28,6 +28,8 @@ from pathlib import Path
 import sys
 from typing import Sequence
 
+import numpy as np
+
 from .bag_images import read_metadata
 from .bag_task import BagResult, EvalSettings, load_detector, ModelSource, sha256_file
 from .errors import BagReadError, LabelFormatError
@@ -37,14 +39,17 @@ from .fleet_report import bag_row, markdown_table, pooled_metrics, pooled_row
 from .fleet_runner import (BagJob, RAY_MISSING, ResultStore, run_ray, run_sequential,
                            start_ray)
 from ..errors import VruDetectorError
+from ..extras import require
 
 EXIT_BAG_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REGRESSION = 3
 
 
-def settings_from(args: argparse.Namespace) -> EvalSettings:
-    return EvalSettings(args.image_topic, args.gt_topic, args.conf, args.eval_conf, args.iou,
+def settings_from(args: argparse.Namespace, conf: Sequence[float]) -> EvalSettings:
+    """Return the task settings; ``conf``: the operating threshold of each class."""
+    return EvalSettings(args.image_topic, args.gt_topic, tuple(float(c) for c in conf),
+                        args.eval_conf, args.iou,
                         args.backend, args.device, args.threads or 1, args.max_frames,
                         args.realtime, args.tracking)
 
@@ -65,9 +70,6 @@ def check_args(args: argparse.Namespace) -> None:
             raise VruDetectorError(f'--{flag.replace("_", "-")} works on one bag only')
     if args.workers < 0:
         raise VruDetectorError(f'--workers {args.workers}: must be >= 0 (0: no Ray)')
-    if not args.eval_conf <= args.conf <= 1:
-        raise VruDetectorError(f'--conf {args.conf} must be within [--eval-conf '
-                               f'{args.eval_conf}, 1]')
 
 
 def image_frames(bag: Path, topic: str) -> int:
@@ -133,19 +135,30 @@ def write_outputs(out: Path, text: str, rows: list[dict], pooled: dict, extra: d
 
 def run_fleet(args: argparse.Namespace) -> int:
     """Run the many-bags command; ``args`` as ``evaluate_bag.build_parser`` parses them."""
+    from .evaluate_bag import operating_thresholds
+
     try:
+        require('eval', 'vru-eval-bag')
         check_args(args)
-        settings = settings_from(args)
         model = model_source(args.model, '--model')
         baseline = None if args.baseline_model is None else \
             model_source(args.baseline_model, '--baseline-model')
+        settings = settings_from(args, [])
+        classes = None
         for m in (model, baseline):
-            if m is not None:
-                load_detector(m, settings)  # a bad model file fails here, not in every task
+            if m is not None:  # a bad model file fails here, not in every task
+                detector = load_detector(m, settings)
+                if classes is not None and detector.names != classes:
+                    raise VruDetectorError(f'--baseline-model classes {detector.names} differ '
+                                           f'from --model classes {classes}: nothing to pair')
+                classes = detector.names
+        conf = operating_thresholds(args, classes)
+        settings = settings_from(args, conf)
         bags = find_bags(args.bag)
-    except (VruDetectorError, LabelFormatError, BagReadError) as exc:
+    except (VruDetectorError, LabelFormatError, BagReadError, ValueError) as exc:
         print(f'vru-eval-bag: error: {exc}', file=sys.stderr)
         return EXIT_USAGE
+    conf = np.asarray(settings.conf)
     names = bag_names(bags)
     hashes = [bag_sha256(b) for b in bags]
     jobs = {m.sha256: [BagJob(b, n, h, m) for b, n, h in zip(bags, names, hashes)]
@@ -161,22 +174,22 @@ def run_fleet(args: argparse.Namespace) -> int:
               f'{store.folder} and skipped on the next run', file=sys.stderr)
         return 130
     mine = [results[j] for j in jobs[model.sha256]]
-    rows = [bag_row(n, r, args.conf) for n, r in zip(names, mine)]
-    pooled = pooled_row(mine, args.conf)
+    rows = [bag_row(n, r, conf) for n, r in zip(names, mine)]
+    pooled = pooled_row(mine, conf)
     extra: dict = {'model': str(args.model), 'model_sha256': model.sha256,
                    'settings': asdict(settings), 'bag_sha256': dict(zip(names, hashes))}
     merged = pooled_metrics(mine)
     if merged is not None:
-        summary = merged.summary(args.conf)
+        summary = merged.summary(conf)
         summary.pop('missed_vru')
         extra['pooled_metrics'] = summary
         read = [(n, r) for n, r in zip(names, mine) if r.frames]
         if read:
-            extra['pooled_intervals'] = pooled_intervals(*zip(*read), args.conf)
+            extra['pooled_intervals'] = pooled_intervals(*zip(*read), conf)
     code = 0
     if baseline is not None:
         base = [results[j] for j in jobs[baseline.sha256]]
-        extra['gate'] = gate(names, mine, base, args.conf)
+        extra['gate'] = gate(names, mine, base, conf)
         extra['baseline_model'] = str(args.baseline_model)
     text = markdown_table([*rows, pooled]) + intervals_line(extra.get('pooled_intervals'))
     if 'gate' in extra:

@@ -30,12 +30,13 @@ import numpy as np
 
 from .bag_task import BagResult
 from .fleet_report import PERSON, pooled_metrics
+from .metrics import Conf
 
 FIGURES = ('person_recall', 'person_ap50')
 LABELS = {'person_recall': 'person recall', 'person_ap50': 'person AP50'}
 
 
-def statistics(results: Sequence[BagResult], conf: float
+def statistics(results: Sequence[BagResult], conf: Conf
                ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """Person recall and AP50 of the pooled frames as functions of frame weights [B, F]."""
     from .weighted_metrics import WeightedReplay
@@ -51,7 +52,7 @@ def frame_groups(names: Sequence[str], results: Sequence[BagResult]) -> list[str
     return [name for name, r in zip(names, results) for _ in range(r.frames)]
 
 
-def pooled_intervals(names: Sequence[str], results: Sequence[BagResult], conf: float) -> dict:
+def pooled_intervals(names: Sequence[str], results: Sequence[BagResult], conf: Conf) -> dict:
     """95% intervals of the pooled person recall and AP50, resampling whole bags."""
     from .bootstrap import interval
 
@@ -73,7 +74,7 @@ def intervals_line(section: dict | None) -> str:
 
 
 def gate(names: Sequence[str], candidate: Sequence[BagResult], baseline: Sequence[BagResult],
-         conf: float) -> dict:
+         conf: Conf) -> dict:
     """
     Paired differences (candidate - baseline) per bag and pooled; ``regression`` if worse.
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .bag_task import BagResult
 from .eval_run import percentiles
-from .metrics import ReplayMetrics
+from .metrics import Conf, ReplayMetrics
 
 PERSON = 'person'
 COLUMNS = (  # (row key, table heading)
@@ -46,7 +46,7 @@ def person_ap50(metrics: ReplayMetrics) -> float | None:
     return None if np.isnan(value) else round(value, 6)
 
 
-def figures(metrics: ReplayMetrics | None, conf: float, detector_ms: np.ndarray,
+def figures(metrics: ReplayMetrics | None, conf: Conf, detector_ms: np.ndarray,
             realtime: Sequence[dict | None] = (), tracking: dict | None = None) -> dict:
     """Return the row of one bag, or of several (``realtime``: the bags' realtime sections)."""
     row: dict[str, Any] = dict.fromkeys(k for k, _ in COLUMNS)
@@ -75,7 +75,7 @@ def figures(metrics: ReplayMetrics | None, conf: float, detector_ms: np.ndarray,
     return row
 
 
-def bag_row(name: str, result: BagResult, conf: float) -> dict:
+def bag_row(name: str, result: BagResult, conf: Conf) -> dict:
     row = {'bag': name, **figures(result.metrics, conf, result.detector_ms, [result.realtime],
                                   result.tracking)}
     row.update({'frames_in_bag': result.frames_in_bag, 'wall_s': round(result.wall_s, 3),
@@ -89,7 +89,7 @@ def pooled_metrics(results: Sequence[BagResult]) -> ReplayMetrics | None:
     return ReplayMetrics.pooled(parts) if parts else None
 
 
-def pooled_row(results: Sequence[BagResult], conf: float) -> dict:
+def pooled_row(results: Sequence[BagResult], conf: Conf) -> dict:
     """Figures over every evaluated frame of ``results`` (one evaluation, not a mean)."""
     ms = np.concatenate([r.detector_ms for r in results]) if results else np.zeros(0)
     n = sum(1 for r in results if r.frames)

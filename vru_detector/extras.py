@@ -28,6 +28,7 @@ from .errors import VruDetectorError
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     'eval': ('matplotlib', 'scipy', 'trackeval'),
     'tracking': ('trackers',),
+    'fleet': ('ray',),
 }
 
 

@@ -31,9 +31,10 @@ from typing import Callable, Sequence
 
 from .bag_task import BagResult, EvalSettings, evaluate_bag, ModelSource
 from ..errors import VruDetectorError
+from ..extras import install_hint
 
-RAY_MISSING = ('Ray is not installed: pip install "vru_detector[fleet]" for parallel bags, or '
-               'pass --workers 0 to evaluate them one after another in this process')
+RAY_MISSING = (f'Ray is not installed: {install_hint("fleet")} for parallel bags, or pass '
+               '--workers 0 to evaluate them one after another in this process')
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ EXTRAS = {
     # replay evaluation (`vru-eval-bag`): PR-curve plots, assignment for tracking metrics, and
     # trackeval's MOTChallenge metrics (HOTA, CLEAR, Identity)
     'eval': ['matplotlib>=3.7', 'scipy>=1.10', 'trackeval>=1.3'],
+    # many bags at once (`vru-eval-bag BAG BAG ...`): one Ray task per bag, local or a cluster
+    'fleet': ['ray>=2.9'],
     'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12'],
 }
 # What the test suite needs on top of the runtime. colcon reads extras_require['test'] to run
@@ -60,7 +62,7 @@ EXTRAS['test'] = [
     'hypothesis>=6',
 ]
 # Everything a developer runs: all runtime extras, the metric references and the linters.
-EXTRAS['dev'] = EXTRAS['test'] + EXTRAS['eval'] + EXTRAS['tracking'] + [
+EXTRAS['dev'] = (EXTRAS['test'] + EXTRAS['eval'] + EXTRAS['tracking'] + EXTRAS['fleet'] + [
     'pycocotools>=2.0.7',  # the reference of the mAP tests
     # the second reference of the tracking-metrics test (trackeval is the first); pip only, as
     # rosdep has no key for it, so under colcon that one comparison skips
@@ -78,7 +80,7 @@ EXTRAS['dev'] = EXTRAS['test'] + EXTRAS['eval'] + EXTRAS['tracking'] + [
     'flake8-blind-except',
     'flake8-class-newline',
     'flake8-deprecated',
-]
+])
 
 setup(
     name=PACKAGE,

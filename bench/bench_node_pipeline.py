@@ -34,7 +34,7 @@ import pstats
 import statistics
 import time
 
-from common import CACHE, print_table, REPO, street_images
+from common import pretrained_onnx, print_table, street_images
 import cv2
 import numpy as np
 
@@ -46,27 +46,9 @@ from vru_detector.msgs.msg_types import typestore_with_vision_msgs
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats, STAGES
 
-PRETRAINED = REPO.parent / 'shared' / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 # (label, conf, max_det): the real model at the operating threshold, capped to 5 detections;
 # and a low threshold so that every frame carries 100
 CASES = (('5 detections', 0.25, 5), ('100 detections', 0.001, 100))
-
-
-def pretrained_onnx(imgsz: int = 640) -> str:
-    """Export the shared YOLOv8n COCO weights to ONNX once (cached in runs/bench)."""
-    out = CACHE / f'yolov8n_coco-{imgsz}.onnx'
-    if out.is_file():
-        return str(out)
-    import shutil
-    import tempfile
-
-    from ultralytics import YOLO
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:  # ultralytics writes next to the weights
-        weights = shutil.copy(PRETRAINED, tmp)
-        shutil.move(YOLO(weights).export(format='onnx', imgsz=imgsz, simplify=False), out)
-    return str(out)
 
 
 def camera_frames(n: int, types) -> list:

@@ -26,7 +26,8 @@ Examples::
         image_topic:=/camera/image_raw compressed:=true namespace:=front log_level:=debug
     # replaying a bag: `ros2 bag play BAG --clock` in another shell
     ros2 launch vru_detector detector.launch.py model:=... use_sim_time:=true
-    # raw 720p images on CycloneDDS: a 4 MB socket receive buffer (see config/cyclonedds.xml)
+    # raw 720p images on CycloneDDS need a 4 MB socket receive buffer (config/cyclonedds.xml);
+    # the default cyclonedds_config:=auto uses it once `sudo sysctl -w net.core.rmem_max=4194304`
     ros2 launch vru_detector detector.launch.py model:=... cyclonedds_config:=true
 
 Outputs (inside ``namespace``): ``detections`` (vision_msgs/Detection2DArray),
@@ -133,10 +134,12 @@ def generate_launch_description():
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='true: take time from /clock, as `ros2 bag play '
                                           '--clock` publishes it (else latency reads years)'),
-        DeclareLaunchArgument('cyclonedds_config', default_value='false',
-                              description='true: run the node with the package '
-                                          'config/cyclonedds.xml (4 MB socket receive buffer '
-                                          'for raw images); a path: your own file; false: '
-                                          'leave CYCLONEDDS_URI as it is'),
+        DeclareLaunchArgument('cyclonedds_config', default_value='auto',
+                              description='auto: the package config/cyclonedds.xml (4 MB '
+                                          'socket receive buffer for raw images) when the node '
+                                          'runs on CycloneDDS, CYCLONEDDS_URI is unset and '
+                                          'net.core.rmem_max allows it; true: that file '
+                                          'always; a path: your own file; false: leave '
+                                          'CYCLONEDDS_URI as it is'),
         OpaqueFunction(function=_detector_node),
     ])

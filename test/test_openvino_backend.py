@@ -16,14 +16,13 @@
 from pathlib import Path
 import sys
 
+from fixed_output_model import build_fixed_output_onnx, DEFAULT_BOXES, expected_pixels
 import numpy as np
 from optional import requires
 import pytest
 from vru_detector import Detector
 from vru_detector.backends import backend_for, load_backend
 from vru_detector.errors import ArtifactMetadataError, BackendUnavailableError, ModelLoadError
-from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                                     expected_pixels)
 
 pytestmark = requires('openvino', 'onnx')
 SHARED_MODELS = Path(__file__).resolve().parents[2] / 'shared' / 'models'

@@ -36,8 +36,8 @@ from .base import Backend
 from ..artifact import artifact_from_metadata
 from ..cli.help import HelpFormatter
 from ..errors import ArtifactMetadataError, BackendUnavailableError, ModelLoadError
+from ..extras import install_hint, missing_modules
 
-INSTALL_HINT = 'pip install "vru_detector[openvino]" (or pip install openvino)'
 METADATA_SECTION = 'framework'  # where OpenVINO puts ONNX metadata_props, in memory and in IR
 SIDECAR = 'metadata.yaml'       # ultralytics' OpenVINO export folder
 DEVICES = ('cpu', 'gpu', 'gpu.N', 'npu')
@@ -49,8 +49,8 @@ def require_openvino() -> Any:
         import openvino
     except ImportError as exc:
         raise BackendUnavailableError(
-            f'the openvino backend needs the openvino package: {INSTALL_HINT}; or run the '
-            '.onnx with backend=onnxruntime.') from exc
+            f'the openvino backend needs the openvino package: {install_hint("openvino")}; '
+            'or run the .onnx with backend=onnxruntime.') from exc
     return openvino
 
 
@@ -60,12 +60,8 @@ def brief(exc: Exception) -> str:
 
 
 def openvino_available() -> bool:
-    """Tell whether openvino can be imported (the automatic choice for .onnx on a CPU)."""
-    try:
-        require_openvino()
-    except BackendUnavailableError:
-        return False
-    return True
+    """Tell whether openvino is installed (the automatic choice for .onnx on a CPU)."""
+    return not missing_modules('openvino')
 
 
 def ov_device(device: str, available: list[str]) -> str:

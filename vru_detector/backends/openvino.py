@@ -183,7 +183,6 @@ class OpenVinoBackend(Backend):
                 'with backend=onnxruntime.') from exc
         self.request = self.compiled.create_infer_request()
         self.device = ov_name
-        self.input_element_type = str(inp.get_element_type())
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)

@@ -49,6 +49,9 @@ EXTRAS = {
     'eval': ['matplotlib>=3.7', 'scipy>=1.10', 'trackeval>=1.3'],
     # many bags at once (`vru-eval-bag BAG BAG ...`): one Ray task per bag, local or a cluster
     'fleet': ['ray>=2.9'],
+    # Intel CPUs, iGPUs and NPUs: runs the same ONNX (FP32, INT8 Q/DQ) and OpenVINO IR; once
+    # installed it is the automatic backend of .onnx on a CPU (docs/results/2026-12-03-openvino.md)
+    'openvino': ['openvino>=2024.0'],
     'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12'],
 }
 # What the test suite needs on top of the runtime. colcon reads extras_require['test'] to run
@@ -62,7 +65,8 @@ EXTRAS['test'] = [
     'hypothesis>=6',
 ]
 # Everything a developer runs: all runtime extras, the metric references and the linters.
-EXTRAS['dev'] = (EXTRAS['test'] + EXTRAS['eval'] + EXTRAS['tracking'] + EXTRAS['fleet'] + [
+EXTRAS['dev'] = (EXTRAS['test'] + EXTRAS['eval'] + EXTRAS['tracking'] + EXTRAS['fleet']
+                 + EXTRAS['openvino'] + [
     'pycocotools>=2.0.7',  # the reference of the mAP tests
     # the second reference of the tracking-metrics test (trackeval is the first); pip only, as
     # rosdep has no key for it, so under colcon that one comparison skips
@@ -110,6 +114,7 @@ setup(
             'vru-benchmark = vru_detector.replay.benchmark:main',
             'vru-make-bag = vru_detector.replay.make_bag:main',
             'vru-build-engine = vru_detector.backends.tensorrt:main',
+            'vru-convert-openvino = vru_detector.backends.openvino:main',
         ],
     },
 )

@@ -113,9 +113,9 @@ def test_calibrate_settings_have_one_default_for_recipe_and_command_line():
     add_arguments(parser)
     args = parser.parse_args(['--model', 'm.onnx', '--data', 'd.yaml'])
     assert (args.method, args.percentile, args.keep_float, args.max_drop, args.num_images,
-            args.val_images, args.seed) == (default.method, default.percentile,
-                                            default.keep_float, default.max_drop, default.images,
-                                            default.val_images, default.seed)
+            args.val_images, args.max_float_layers, args.seed) == (
+        default.method, default.percentile, default.keep_float, default.max_drop, default.images,
+        default.val_images, default.max_float_layers, default.seed)
     assert (default.method, default.percentile) == (QuantSettings().method,
                                                     QuantSettings().percentile)
     recipe = {'calibrate': {'method': 'percentile', 'percentile': 99.99, 'max_drop': 1}}

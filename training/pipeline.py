@@ -30,7 +30,8 @@ Recipe keys beyond those of :mod:`training.recipe` (all optional)::
                 ratio: 0.5, allocation: global, min_channels: 8, fade_end: 0.75, batch, imgsz,
                 train: {...}}  # schedule: constant, linear (L1) or fade (training/prune)
     export:    {imgsz: null}                 # default: the distill stage's imgsz
-    calibrate: {images, method, percentile, keep_float, max_drop, val_images, seed}
+    calibrate: {images, method, percentile, keep_float, max_drop, val_images, max_float_layers,
+                seed}
                # defaults: training/quantize/settings.py CalibrateSettings
     evaluate:  {split: val, conf: 0.001, latency_runs: 20}
     pipeline:  {stages: [teacher, student, distill, prune, export, calibrate, evaluate]}
@@ -265,7 +266,8 @@ class Pipeline:
                 result = calibrate(fp32, images, workdir / f'{name}_int8.onnx', opts.quant(),
                                    keep_float=opts.keep_float, seed=opts.seed,
                                    report_dir=workdir / f'{name}_report',
-                                   max_drop=opts.max_drop, val_images=val)
+                                   max_drop=opts.max_drop, val_images=val,
+                                   max_float_layers=opts.max_float_layers)
                 outputs[name] = f'{name}_int8.onnx'
                 metrics[name] = {'calibration_id': result.calibration_id,
                                  'float_nodes': len(result.float_nodes)}

@@ -74,13 +74,14 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
               sensitivity: bool = False, sensitivity_images: int = 8,
               report_dir: str | Path | None = None, seed: int = 0,
               layers: Sequence[str] | None = None, max_drop: float | None = None,
-              val_images: Sequence[Path] = ()) -> CalibrationResult:
+              val_images: Sequence[Path] = (),
+              max_float_layers: int = CalibrateSettings.max_float_layers) -> CalibrationResult:
     """
     Calibrate ``fp32_model`` on ``images`` and write the Q/DQ model to ``out``.
 
     With ``max_drop`` (mAP50 points), layers are kept float in sensitivity order until the
-    drop on ``val_images`` (YOLO-labelled) is within it (:mod:`.drop_budget`); ``keep_float``
-    is then ignored. ``result.budget.met`` says whether it was reached.
+    drop on ``val_images`` (YOLO-labelled) is within it, trying at most ``max_float_layers``
+    (:mod:`.drop_budget`); ``keep_float`` is then ignored. ``result.budget.met`` says whether it was reached.
     """
     import numpy as np
 
@@ -116,7 +117,8 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
     kept = [r.layer for r in result_sens[:keep_float]]
     budget = None
     if max_drop is not None:
-        budget = _drop_budget(fp32_model, [r.layer for r in result_sens], max_drop, val_images,
+        ranking = [r.layer for r in result_sens][:max_float_layers]
+        budget = _drop_budget(fp32_model, ranking, max_drop, val_images,
                               lambda k, p: write(k, p), report_dir / 'max_drop', seed)
         report['max_drop'] = report_dir / 'max_drop' / 'max_drop.md'
         kept = list(budget.chosen.kept)
@@ -202,6 +204,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "data's val split (needs --data; replaces --keep-float)")
     parser.add_argument('--val-images', type=int, default=default.val_images,
                         help=f'validation images for --max-drop (default {default.val_images})')
+    parser.add_argument('--max-float-layers', type=int, default=default.max_float_layers,
+                        help='most layers --max-drop may keep float (default '
+                             f'{default.max_float_layers})')
     parser.add_argument('--out', help='INT8 ONNX path (default: <model>_int8.onnx)')
     parser.add_argument('--report-dir', help='where reports and the range cache go')
     parser.add_argument('--engine', action='store_true',
@@ -221,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate from the command line; 1 when --max-drop cannot be met."""
     cfg = CalibrateSettings(images=args.num_images, method=args.method,
                             percentile=args.percentile, keep_float=args.keep_float,
-                            max_drop=args.max_drop, val_images=args.val_images, seed=args.seed)
+                            max_drop=args.max_drop, val_images=args.val_images,
+                            max_float_layers=args.max_float_layers, seed=args.seed)
     settings = cfg.quant(per_channel=not args.per_tensor,
                          quantize_head_convs=args.quantize_head_convs, placement=args.placement)
     model = Path(args.model)
@@ -235,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else model.with_name(model.stem + '_int8.onnx')
     result = calibrate(model, images, out, settings, cfg.keep_float, args.sensitivity,
                        args.sensitivity_images, args.report_dir, cfg.seed,
-                       max_drop=cfg.max_drop, val_images=val)
+                       max_drop=cfg.max_drop, val_images=val,
+                       max_float_layers=cfg.max_float_layers)
     print(f'wrote {result.model} (calibration id {result.calibration_id}, {len(images)} images, '
           f'{len(result.float_nodes)} nodes kept float)')
     for kind, path in result.report.items():

@@ -38,6 +38,7 @@ class CalibrateSettings:
     keep_float: int = 0           # keep the N most sensitive convs in float
     max_drop: float | None = None  # mAP50 points INT8 may lose on the validation images
     val_images: int = 200         # validation images --max-drop measures the drop on
+    max_float_layers: int = 10    # most layers --max-drop may keep float (each step costs an eval)
     seed: int = 0                 # image draws and sensitivity images
 
     def __post_init__(self) -> None:
@@ -46,8 +47,8 @@ class CalibrateSettings:
                              f'{sorted(METHODS)}')
         if self.images <= 0 or self.val_images <= 0:
             raise ValueError('calibrate: images and val_images must be positive')
-        if self.keep_float < 0:
-            raise ValueError(f'calibrate: keep_float {self.keep_float} must be >= 0')
+        if self.keep_float < 0 or self.max_float_layers < 0:
+            raise ValueError('calibrate: keep_float and max_float_layers must be >= 0')
         if self.max_drop is not None and self.max_drop < 0:
             raise ValueError(f'calibrate: max_drop {self.max_drop} must be >= 0 (mAP50 points)')
 

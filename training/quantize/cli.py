@@ -81,7 +81,8 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
 
     With ``max_drop`` (mAP50 points), layers are kept float in sensitivity order until the
     drop on ``val_images`` (YOLO-labelled) is within it, trying at most ``max_float_layers``
-    (:mod:`.drop_budget`); ``keep_float`` is then ignored. ``result.budget.met`` says whether it was reached.
+    (:mod:`.drop_budget`); ``keep_float`` is then ignored. ``result.budget.met`` says whether
+    it was reached.
     """
     import numpy as np
 
@@ -118,8 +119,8 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
     budget = None
     if max_drop is not None:
         ranking = [r.layer for r in result_sens][:max_float_layers]
-        budget = _drop_budget(fp32_model, ranking, max_drop, val_images,
-                              lambda k, p: write(k, p), report_dir / 'max_drop', seed)
+        budget = _drop_budget(fp32_model, ranking, max_drop, val_images, write,
+                              report_dir / 'max_drop')
         report['max_drop'] = report_dir / 'max_drop' / 'max_drop.md'
         kept = list(budget.chosen.kept)
     final, float_names, cid = write(kept, out)
@@ -142,7 +143,7 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
 
 
 def _drop_budget(fp32_model: Path, ranking: Sequence[str], max_drop: float,
-                 val_images: Sequence[Path], write, folder: Path, seed: int) -> BudgetResult:
+                 val_images: Sequence[Path], write, folder: Path) -> BudgetResult:
     """Run the --max-drop search on ``val_images`` and time the chosen layers on the CPU."""
     from . import drop_budget
     from .paired_eval import ap50, evaluate_images

@@ -30,7 +30,9 @@ Recipe keys beyond those of :mod:`training.recipe` (all optional)::
                 ratio: 0.5, allocation: global, min_channels: 8, fade_end: 0.75, batch, imgsz,
                 train: {...}}  # schedule: constant, linear (L1) or fade (training/prune)
     export:    {imgsz: null}                 # default: the distill stage's imgsz
-    calibrate: {images: 512, method: max, keep_float: 0, seed: 0}
+    calibrate: {images, method, percentile, keep_float, max_drop, val_images, max_float_layers,
+                seed}
+               # defaults: training/quantize/settings.py CalibrateSettings
     evaluate:  {split: val, conf: 0.001, latency_runs: 20,
                 benchmark: [bdd100k_vru, street_vru, mot_clips]}  # pooled street benchmark
     pipeline:  {stages: [teacher, student, distill, prune, export, calibrate, evaluate]}
@@ -55,7 +57,7 @@ SECTION_KEYS = {
     'prune': {'sparsity_epochs', 'finetune_epochs', 'lam', 'schedule', 'ratio', 'allocation',
               'min_channels', 'fade_end', 'batch', 'imgsz', 'train'},
     'export': {'imgsz'},
-    'calibrate': {'images', 'method', 'keep_float', 'seed'},
+    'calibrate': None,  # CalibrateSettings' fields
     'evaluate': {'split', 'conf', 'latency_runs', 'benchmark'},
     'pipeline': {'stages'},
 }
@@ -66,10 +68,15 @@ def section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
     value = recipe.get(name) or {}
     if not isinstance(value, dict):
         raise RecipeError(f'recipe: {name}: expected a mapping, got {value!r}')
-    unknown = sorted(set(value) - SECTION_KEYS[name])
+    keys = SECTION_KEYS[name]
+    if keys is None:
+        from .quantize.settings import CalibrateSettings
+
+        keys = CalibrateSettings.keys()
+    unknown = sorted(set(value) - keys)
     if unknown:
         raise RecipeError(f'recipe: {name}: unknown key(s) {unknown}; expected some of '
-                          f'{sorted(SECTION_KEYS[name])}')
+                          f'{sorted(keys)}')
     return value
 
 
@@ -241,23 +248,32 @@ class Pipeline:
 
     def calibrate(self, onnx_models: dict[str, Path]) -> dict[str, Any]:
         from .quantize.calibration_set import dataset_split_dir, select_calibration_images
-        from .quantize.cli import calibrate
-        from .quantize.qdq import QuantSettings
+        from .quantize.cli import calibrate, validation_images
+        from .quantize.settings import CalibrateSettings
 
         cfg = section(self.recipe, 'calibrate')
-        images = select_calibration_images(dataset_split_dir(self.data, 'train'),
-                                           int(cfg.get('images', 512)), int(cfg.get('seed', 0)))
-        settings = QuantSettings(method=str(cfg.get('method', 'max')))
-        keep_float = int(cfg.get('keep_float', 0))
+        try:
+            opts = CalibrateSettings.from_recipe(cfg)
+        except (TypeError, ValueError) as exc:
+            raise RecipeError(f'recipe: calibrate: {exc}') from None
+        images = select_calibration_images(dataset_split_dir(self.data, 'train'), opts.images,
+                                           opts.seed)
+        val = (validation_images(self.data, opts.val_images, opts.seed)
+               if opts.max_drop is not None else [])
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
             outputs, metrics = {}, {}
             for name, fp32 in onnx_models.items():
-                result = calibrate(fp32, images, workdir / f'{name}_int8.onnx', settings,
-                                   keep_float=keep_float, report_dir=workdir / f'{name}_report')
+                result = calibrate(fp32, images, workdir / f'{name}_int8.onnx', opts.quant(),
+                                   keep_float=opts.keep_float, seed=opts.seed,
+                                   report_dir=workdir / f'{name}_report',
+                                   max_drop=opts.max_drop, val_images=val,
+                                   max_float_layers=opts.max_float_layers)
                 outputs[name] = f'{name}_int8.onnx'
                 metrics[name] = {'calibration_id': result.calibration_id,
                                  'float_nodes': len(result.float_nodes)}
+                if result.budget is not None:
+                    metrics[name]['max_drop'] = result.budget.message()
             return StageResult(outputs, metrics)
         inputs = {'calibrate': cfg, 'images': [str(p) for p in images],
                   'models': {k: file_digest(v) for k, v in onnx_models.items()}}

@@ -17,7 +17,8 @@
 
 One calibration pass over training images (stratified so VRU classes are present, preprocessed
 exactly as at runtime), ranges cached; optional per-layer sensitivity ranking and
-``--keep-float N`` to leave the N most sensitive convs in float.
+``--keep-float N`` to leave the N most sensitive convs in float, or ``--max-drop X`` to keep as
+many as it takes for the mAP50 drop on validation images to be at most X points.
 """
 from __future__ import annotations
 
@@ -25,14 +26,18 @@ import argparse
 from dataclasses import asdict, dataclass, field
 import json
 from pathlib import Path
+import sys
 from typing import Sequence
 
 from vru_detector.backends.engine_cache import file_sha256
 
 from .calibration_set import (calibration_id, CalibrationBatches, class_coverage,
                               dataset_split_dir, load_batch, select_calibration_images)
-from .qdq import METHODS, PLACEMENTS, quantize_qdq, QuantSettings, write_int8_metadata
+from .drop_budget import BudgetResult
+from .qdq import (ENTROPY_BINS, METHODS, PLACEMENTS, quantize_qdq, QuantSettings,
+                  write_int8_metadata)
 from .sensitivity import layer_sensitivity, LayerSensitivity, write_sensitivity_report
+from .settings import CalibrateSettings
 
 
 @dataclass
@@ -47,6 +52,7 @@ class CalibrationResult:
     sensitivity: list[LayerSensitivity] = field(default_factory=list)
     report: dict[str, Path] = field(default_factory=dict)
     engine: Path | None = None
+    budget: BudgetResult | None = None
 
 
 def model_input(path: str | Path) -> tuple[str, tuple[int, int]]:
@@ -67,8 +73,17 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
               settings: QuantSettings = QuantSettings(), keep_float: int = 0,
               sensitivity: bool = False, sensitivity_images: int = 8,
               report_dir: str | Path | None = None, seed: int = 0,
-              layers: Sequence[str] | None = None) -> CalibrationResult:
-    """Calibrate ``fp32_model`` on ``images`` and write the Q/DQ model to ``out``."""
+              layers: Sequence[str] | None = None, max_drop: float | None = None,
+              val_images: Sequence[Path] = (),
+              max_float_layers: int = CalibrateSettings.max_float_layers) -> CalibrationResult:
+    """
+    Calibrate ``fp32_model`` on ``images`` and write the Q/DQ model to ``out``.
+
+    With ``max_drop`` (mAP50 points), layers are kept float in sensitivity order until the
+    drop on ``val_images`` (YOLO-labelled) is within it, trying at most ``max_float_layers``
+    (:mod:`.drop_budget`); ``keep_float`` is then ignored. ``result.budget.met`` says whether
+    it was reached.
+    """
     import numpy as np
 
     out = Path(out)
@@ -78,43 +93,99 @@ def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
     batches = CalibrationBatches(input_name, list(images), shape)
     range_key = calibration_id(images, settings.method,
                                {'model': file_sha256(fp32_model),
-                                'percentile': settings.percentile})
+                                'percentile': settings.percentile,
+                                'entropy_bins': ENTROPY_BINS})
     cache = report_dir / f'ranges-{settings.method}-{range_key}.json'
     result_sens: list[LayerSensitivity] = []
     report: dict[str, Path] = {}
-    if sensitivity or keep_float > 0:
+    if sensitivity or keep_float > 0 or max_drop is not None:
         rng = np.random.default_rng(seed)
         pick = sorted(rng.choice(len(images), min(sensitivity_images, len(images)), replace=False))
         inputs = [load_batch([images[i]], shape) for i in pick]
         result_sens = layer_sensitivity(fp32_model, batches.reader(), settings, cache, inputs,
                                         layers)
         report = write_sensitivity_report(result_sens, report_dir)
+
+    def write(kept: Sequence[str], path: Path) -> tuple[QuantSettings, list[str], str]:
+        final = QuantSettings(**{**asdict(settings), 'keep_float': tuple(kept)})
+        float_names = quantize_qdq(fp32_model, path, batches.reader(), final, cache)
+        cid = calibration_id(images, final.method, final.for_id())
+        details = {**final.for_id(), 'num_images': len(images),
+                   'class_coverage': class_coverage(images), 'float_nodes': len(float_names)}
+        write_int8_metadata(fp32_model, path, cid, details)
+        return final, float_names, cid
+
     kept = [r.layer for r in result_sens[:keep_float]]
-    final = QuantSettings(**{**asdict(settings), 'keep_float': tuple(kept)})
-    float_names = quantize_qdq(fp32_model, out, batches.reader(), final, cache)
-    cid = calibration_id(images, final.method, final.for_id())
-    details = {**final.for_id(), 'num_images': len(images),
-               'class_coverage': class_coverage(images), 'float_nodes': len(float_names)}
-    write_int8_metadata(fp32_model, out, cid, details)
+    budget = None
+    if max_drop is not None:
+        ranking = [r.layer for r in result_sens][:max_float_layers]
+        budget = _drop_budget(fp32_model, ranking, max_drop, val_images, write,
+                              report_dir / 'max_drop')
+        report['max_drop'] = report_dir / 'max_drop' / 'max_drop.md'
+        kept = list(budget.chosen.kept)
+    final, float_names, cid = write(kept, out)
     (report_dir / 'calibration_images.txt').write_text('\n'.join(str(p) for p in images) + '\n')
-    summary = {'model': str(out), 'calibration_id': cid, **details, 'keep_float': kept,
+    summary = {'model': str(out), 'calibration_id': cid, **final.for_id(),
+               'num_images': len(images), 'class_coverage': class_coverage(images),
+               'float_nodes': len(float_names), 'keep_float': kept,
                'float_node_names': float_names}
+    if budget is not None:
+        summary['max_drop'] = {
+            'budget': max_drop, 'met': budget.met, 'message': budget.message(),
+            'val_images': len(val_images),
+            'steps': [{'kept': list(s.kept), 'drop': s.drop} for s in budget.steps],
+            'latency_ms': budget.latency_ms,
+            'layer_costs': [{'layer': layer, 'drop': d, 'latency_added_ms': c}
+                            for layer, d, c in budget.layer_costs()]}
     (report_dir / 'calibration.json').write_text(json.dumps(summary, indent=2, default=str))
-    return CalibrationResult(out, cid, list(images), float_names, kept, result_sens, report)
+    return CalibrationResult(out, cid, list(images), float_names, kept, result_sens, report,
+                             budget=budget)
+
+
+def _drop_budget(fp32_model: Path, ranking: Sequence[str], max_drop: float,
+                 val_images: Sequence[Path], write, folder: Path) -> BudgetResult:
+    """Run the --max-drop search on ``val_images`` and time the chosen layers on the CPU."""
+    from . import drop_budget
+    from .paired_eval import ap50, evaluate_images
+
+    if not val_images:
+        raise ValueError('--max-drop needs labelled validation images (--data with a val split)')
+    folder.mkdir(parents=True, exist_ok=True)
+    reference = evaluate_images(fp32_model, val_images)
+    names = [str(i) for i in range(len(reference))]
+    fp32_map50 = ap50(reference, names)
+
+    def write_step(kept: tuple[str, ...]) -> Path:
+        path = folder / f'keep_float_{len(kept)}.onnx'
+        write(kept, path)
+        return path
+
+    def drop_of(model: Path) -> float:
+        return fp32_map50 - ap50(evaluate_images(model, val_images), names)
+
+    result = drop_budget.search(ranking, write_step, drop_of, max_drop)
+    chosen = len(result.chosen.kept)
+    result.latency_ms = drop_budget.backend_latencies([s.model for s in result.steps[:chosen + 1]])
+    drop_budget.write_report(result, folder)
+    return result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    default = CalibrateSettings()
     parser.add_argument('--model', required=True, help='FP32 ONNX from `vru-train export`')
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument('--data', help='ultralytics data.yaml; calibration images from --split')
     src.add_argument('--images', help='folder of calibration images (YOLO labels in labels/)')
     parser.add_argument('--split', default='train', help='data.yaml split to draw images from')
-    parser.add_argument('--num-images', type=int, default=512, help='calibration images')
-    parser.add_argument('--seed', type=int, default=0, help='image draw / sensitivity seed')
-    parser.add_argument('--method', choices=sorted(METHODS), default='max',
-                        help='activation range: max (MinMax), entropy (KL), percentile')
-    parser.add_argument('--percentile', type=float, default=99.999,
-                        help='percentile for --method percentile')
+    parser.add_argument('--num-images', type=int, default=default.images,
+                        help=f'calibration images (default {default.images})')
+    parser.add_argument('--seed', type=int, default=default.seed,
+                        help='image draw / sensitivity seed')
+    parser.add_argument('--method', choices=sorted(METHODS), default=default.method,
+                        help='activation ranges, ONNX Runtime calibrators: max (MinMax), '
+                             f'percentile, entropy (KL) (default {default.method})')
+    parser.add_argument('--percentile', type=float, default=default.percentile,
+                        help=f'percentile for --method percentile (default {default.percentile})')
     parser.add_argument('--per-tensor', action='store_true',
                         help='per-tensor weight scales (default per output channel)')
     parser.add_argument('--placement', choices=PLACEMENTS, default='tensorrt',
@@ -126,8 +197,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='rank conv layers by INT8 output error (CSV, markdown, PNG)')
     parser.add_argument('--sensitivity-images', type=int, default=8,
                         help='images the sensitivity error is measured on')
-    parser.add_argument('--keep-float', type=int, default=0, metavar='N',
+    parser.add_argument('--keep-float', type=int, default=default.keep_float, metavar='N',
                         help='keep the N most sensitive convs in float (implies --sensitivity)')
+    parser.add_argument('--max-drop', type=float, default=default.max_drop, metavar='X',
+                        help='keep the most sensitive convs in float, one more at a time, until '
+                             'INT8 loses at most X mAP50 points on --val-images images of the '
+                             "data's val split (needs --data; replaces --keep-float)")
+    parser.add_argument('--val-images', type=int, default=default.val_images,
+                        help=f'validation images for --max-drop (default {default.val_images})')
+    parser.add_argument('--max-float-layers', type=int, default=default.max_float_layers,
+                        help='most layers --max-drop may keep float (default '
+                             f'{default.max_float_layers})')
     parser.add_argument('--out', help='INT8 ONNX path (default: <model>_int8.onnx)')
     parser.add_argument('--report-dir', help='where reports and the range cache go')
     parser.add_argument('--engine', action='store_true',
@@ -135,24 +215,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', default='cuda:0', help='GPU for --engine')
 
 
+def validation_images(data: str | Path | None, count: int, seed: int) -> list[Path]:
+    """Stratified draw of ``count`` labelled images from the data.yaml's val split."""
+    if data is None:
+        raise ValueError('--max-drop measures the drop on the val split of --data DATA.yaml; '
+                         'give --data instead of --images')
+    return select_calibration_images(dataset_split_dir(data, 'val'), count, seed)
+
+
 def run(args: argparse.Namespace) -> int:
+    """Calibrate from the command line; 1 when --max-drop cannot be met."""
+    cfg = CalibrateSettings(images=args.num_images, method=args.method,
+                            percentile=args.percentile, keep_float=args.keep_float,
+                            max_drop=args.max_drop, val_images=args.val_images,
+                            max_float_layers=args.max_float_layers, seed=args.seed)
+    settings = cfg.quant(per_channel=not args.per_tensor,
+                         quantize_head_convs=args.quantize_head_convs, placement=args.placement)
     model = Path(args.model)
     folder = dataset_split_dir(args.data, args.split) if args.data else Path(args.images)
-    images = select_calibration_images(folder, args.num_images, args.seed)
-    if len(images) < args.num_images:
+    images = select_calibration_images(folder, cfg.images, cfg.seed)
+    if len(images) < cfg.images:
         print(f'note: {folder} has {len(images)} images; calibrating on all of them '
-              f'(asked for {args.num_images})')
-    settings = QuantSettings(method=args.method, percentile=args.percentile,
-                             per_channel=not args.per_tensor,
-                             quantize_head_convs=args.quantize_head_convs,
-                             placement=args.placement)
+              f'(asked for {cfg.images})')
+    val = (validation_images(args.data, cfg.val_images, cfg.seed)
+           if cfg.max_drop is not None else [])
     out = Path(args.out) if args.out else model.with_name(model.stem + '_int8.onnx')
-    result = calibrate(model, images, out, settings, args.keep_float, args.sensitivity,
-                       args.sensitivity_images, args.report_dir, args.seed)
+    result = calibrate(model, images, out, settings, cfg.keep_float, args.sensitivity,
+                       args.sensitivity_images, args.report_dir, cfg.seed,
+                       max_drop=cfg.max_drop, val_images=val,
+                       max_float_layers=cfg.max_float_layers)
     print(f'wrote {result.model} (calibration id {result.calibration_id}, {len(images)} images, '
           f'{len(result.float_nodes)} nodes kept float)')
     for kind, path in result.report.items():
-        print(f'sensitivity {kind}: {path}')
+        print(f'{"sensitivity " if kind != "max_drop" else ""}{kind}: {path}')
+    if result.budget is not None:
+        print(result.budget.message(), file=sys.stdout if result.budget.met else sys.stderr)
+        if not result.budget.met:
+            return 1
     if args.engine:
         from vru_detector.backends.tensorrt import build_engine
 

@@ -27,6 +27,12 @@ of an ``Add``, never a Conv's output, so a Conv+SiLU (Conv, Sigmoid, Mul) is one
 kernel whose result is rounded once, at the next Conv's input. ``onnxruntime`` is ORT's default
 (every Conv, Sigmoid, Mul, Add, Concat... output quantized: a Conv+SiLU is rounded three times),
 which ORT's CPU kernels fuse best; kept for CPU-only deployments and for comparison.
+
+Ranges (``QuantSettings.method``) come from ONNX Runtime's own calibrators (``max``: MinMax,
+``percentile``: Percentile on a 2048-bin histogram of ``|x|``, ``entropy``: Entropy, TensorRT's
+KL-divergence threshold search). :func:`collect_ranges` creates them with ``create_calibrator``
+rather than through ``quantize_static``, which passes no bin counts: its Entropy default (128
+bins, 128 quantized bins) has a single candidate threshold, the maximum, so it is min-max again.
 """
 from __future__ import annotations
 
@@ -40,13 +46,18 @@ from typing import Sequence
 
 METHODS = {'max': 'MinMax', 'entropy': 'Entropy', 'percentile': 'Percentile'}
 PLACEMENTS = ('tensorrt', 'onnxruntime')
+# Entropy: histogram bins over [-max|x|, max|x|] and the quantized bins the KL search compares
+# (TensorRT: 128 quantized bins). ORT's search is a Python loop, quadratic in the bin count:
+# 512 bins (192 candidate thresholds per tensor) take seconds per model, 2048 many minutes.
+ENTROPY_BINS = 512
+ENTROPY_QUANTIZED_BINS = 128
 
 
 @dataclass(frozen=True)
 class QuantSettings:
     """Everything that changes the Q/DQ model besides the images (part of the calibration id)."""
 
-    method: str = 'max'
+    method: str = 'entropy'  # measured: docs/results/2026-12-03-int8-calibration.md
     percentile: float = 99.999
     per_channel: bool = True
     quantize_head_convs: bool = False
@@ -182,17 +193,15 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
         'WeightSymmetric': True,       # ... and weights
         'QuantizeBias': False,  # float bias: TensorRT fuses it; ORT fuses QLinearConv either way
     }
-    stride = calibration_stride(len(reader)) if reader is not None else None
-    if stride:
-        extra['CalibStridedMinMax'] = stride  # ranges merged every `stride` images: bounded memory
-    if settings.method == 'percentile':
-        extra['CalibPercentile'] = settings.percentile
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # ORT logs "consider pre-processing" on the root logger each call
     try:
         with tempfile.TemporaryDirectory(prefix='vru-qdq-') as tmp:
             cache = Path(cache_path) if cache_path else Path(tmp) / 'ranges.json'
+            if not cache.is_file():  # ranges merged every `stride` images: bounded memory
+                stride = calibration_stride(len(reader)) if reader is not None else None
+                collect_ranges(model, reader, settings, cache, stride, Path(tmp))
             qdq = _place(model, out, reader, settings, excluded, extra, cache, nodes_to_quantize,
                          cpu_layout, Path(tmp))
     finally:
@@ -201,20 +210,59 @@ def quantize_qdq(fp32_model: str | Path, out: str | Path, reader, settings: Quan
     return excluded
 
 
+def collect_ranges(model, reader, settings: QuantSettings, cache: Path, stride: int | None,
+                   tmp: Path) -> None:
+    """
+    Calibrate every float tensor with ONNX Runtime's calibrator for ``settings.method``.
+
+    Writes ORT's own range cache (``save_tensors_data``), which ``quantize_static`` then reads
+    for both placements. Images are fed ``stride`` at a time and merged (min/max or histograms),
+    as ``quantize_static``'s ``CalibStridedMinMax`` does: bounded memory with 512 images.
+    """
+    import onnx
+    from onnxruntime.quantization.calibrate import (CalibrationMethod, create_calibrator,
+                                                    save_tensors_data)
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    if reader is None:
+        raise ValueError('no calibration images and no cached ranges to quantize from')
+    options: dict = {}
+    if settings.method == 'percentile':
+        options = {'percentile': settings.percentile}
+    elif settings.method == 'entropy':
+        options = {'num_bins': ENTROPY_BINS, 'num_quantized_bins': ENTROPY_QUANTIZED_BINS}
+    source = tmp / 'calibrate_input.onnx'
+    onnx.save(model, str(source))
+    calibrator = create_calibrator(
+        source, sorted(set(QLinearOpsRegistry) | set(QDQRegistry)),  # quantize_static's op types
+        augmented_model_path=str(tmp / 'augmented.onnx'),
+        calibrate_method=getattr(CalibrationMethod, METHODS[settings.method]),
+        extra_options=options)
+    if hasattr(reader, 'rewind'):
+        reader.rewind()
+    if stride:
+        for start in range(0, len(reader), stride):
+            reader.set_range(start_index=start, end_index=start + stride)
+            calibrator.collect_data(reader)
+    else:
+        calibrator.collect_data(reader)
+    save_tensors_data(calibrator.compute_data(), cache)
+
+
 def _place(model, out, reader, settings, excluded, extra, cache, nodes_to_quantize, cpu_layout,
            tmp):
     """
     Quantize with the requested placement; returns the Q/DQ model.
 
-    ORT only calibrates the tensors of the op types it quantizes, so the ranges are always
-    collected (and cached) by an ORT-placement pass first: every tensor has a range, and both
-    placements read the same ones.
+    Both placements read the same cached ranges (:func:`collect_ranges`, every tensor of ORT's
+    quantizable op types). The ORT-placement pass runs when that placement is asked for or its
+    Q/DQ are recorded for the CPU (``cpu_layout``).
     """
     import onnx
 
     ort_settings = QuantSettings(**{**asdict(settings), 'placement': 'onnxruntime'})
     ort_model = None
-    if settings.placement == 'onnxruntime' or cpu_layout or not cache.is_file():
+    if settings.placement == 'onnxruntime' or cpu_layout:
         ort_out = out if settings.placement == 'onnxruntime' else tmp / 'ort_placement.onnx'
         _quantize(model, ort_out, reader, ort_settings, excluded, extra, cache,
                   nodes_to_quantize)

@@ -1,0 +1,128 @@
+# Copyright 2026 vru_detector maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Calibration methods (ONNX Runtime's calibrators): same inputs, same INT8 file, every method."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_qdq_placement import SIZE, tiny_model
+
+onnx = pytest.importorskip('onnx')
+
+
+def _fp32_with_images(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """Return the miniature YOLOv8 graph as an FP32 artifact and 8 calibration images."""
+    import cv2
+
+    from training.export import set_metadata
+
+    path = tiny_model(tmp_path / 'tiny.onnx')
+    model = onnx.load(str(path))
+    set_metadata(model, {'names': str({i: f'c{i}' for i in range(2)}),
+                         'imgsz': f'[{SIZE}, {SIZE}]', 'stride': '8', 'precision': 'fp32'})
+    onnx.save(model, str(path))
+    rng = np.random.default_rng(3)
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    images = []
+    for i in range(8):
+        images.append(folder / f'im{i}.png')
+        cv2.imwrite(str(images[-1]), rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8))
+    return path, images
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize('method', ['max', 'percentile', 'entropy'])
+def test_same_model_images_and_seed_give_a_byte_identical_int8_file(tmp_path, method):
+    from training.quantize.cli import calibrate
+    from training.quantize.qdq import QuantSettings
+
+    fp32, images = _fp32_with_images(tmp_path)
+    settings = QuantSettings(method=method, percentile=99.9)
+    runs = [calibrate(fp32, images, tmp_path / f'run{i}' / 'int8.onnx', settings, seed=5)
+            for i in range(2)]  # separate report folders: the ranges are calibrated twice
+    assert _digest(runs[0].model) == _digest(runs[1].model)
+    assert runs[0].calibration_id == runs[1].calibration_id
+    meta = {p.key: p.value for p in onnx.load(str(runs[0].model)).metadata_props}
+    assert json.loads(meta['quantization'])['method'] == method
+    other = calibrate(fp32, images[:4], tmp_path / 'other' / 'int8.onnx', settings, seed=5)
+    assert _digest(other.model) != _digest(runs[0].model)  # the images do matter
+
+
+def _ranges(tmp_path: Path, method: str, **kw) -> dict[str, tuple[float, float]]:
+    from test_qdq_placement import Reader
+    from training.quantize.qdq import quantize_qdq, QuantSettings
+
+    cache = tmp_path / f'{method}-{kw}.json'
+    quantize_qdq(tiny_model(tmp_path / 'tiny.onnx'), tmp_path / 'q.onnx', Reader(),
+                 QuantSettings(method=method, **kw), cache)
+    from onnxruntime.quantization.calibrate import load_tensors_data
+
+    ranges = load_tensors_data(cache)
+    return {name: tuple(float(np.ravel(v)[0]) for v in ranges[name].range_value)
+            for name in ranges.data}
+
+
+def test_histogram_methods_clip_the_max_range_and_entropy_is_not_min_max(tmp_path):
+    full = _ranges(tmp_path, 'max')
+    pct = _ranges(tmp_path, 'percentile', percentile=99.0)
+    ent = _ranges(tmp_path, 'entropy')
+    assert set(full) <= set(pct) and set(full) <= set(ent)
+    width = {t: max(abs(lo), abs(hi)) for t, (lo, hi) in full.items()}
+    for ranges in (pct, ent):
+        clipped = [t for t in full if max(abs(v) for v in ranges[t]) < 0.99 * width[t]]
+        assert all(max(abs(v) for v in ranges[t]) <= width[t] * (1 + 1e-6) for t in full)
+        # quantize_static's own Entropy (128 bins, 128 quantized) would return the max here
+        assert len(clipped) >= 3, (len(clipped), len(full))
+    pct_999 = _ranges(tmp_path, 'percentile', percentile=99.999)
+    assert sum(max(map(abs, pct_999[t])) >= max(map(abs, pct[t])) for t in full) == len(full)
+
+
+def test_calibrate_settings_have_one_default_for_recipe_and_command_line():
+    import argparse
+
+    from training.pipeline import section
+    from training.quantize.cli import add_arguments
+    from training.quantize.qdq import QuantSettings
+    from training.quantize.settings import CalibrateSettings
+    from training.recipe import RecipeError
+
+    default = CalibrateSettings()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(['--model', 'm.onnx', '--data', 'd.yaml'])
+    assert (args.method, args.percentile, args.keep_float, args.max_drop, args.num_images,
+            args.val_images, args.max_float_layers, args.seed) == (
+        default.method, default.percentile, default.keep_float, default.max_drop, default.images,
+        default.val_images, default.max_float_layers, default.seed)
+    assert (default.method, default.percentile) == (QuantSettings().method,
+                                                    QuantSettings().percentile)
+    recipe = {'calibrate': {'method': 'percentile', 'percentile': 99.99, 'max_drop': 1}}
+    opts = CalibrateSettings.from_recipe(section(recipe, 'calibrate'))
+    assert opts.quant() == QuantSettings(method='percentile', percentile=99.99)
+    assert opts.max_drop == 1.0 and opts.images == default.images
+    with pytest.raises(RecipeError, match='max_dorp'):
+        section({'calibrate': {'max_dorp': 1}}, 'calibrate')
+    with pytest.raises(ValueError, match='method'):
+        CalibrateSettings.from_recipe({'method': 'kl'})

@@ -215,3 +215,11 @@ def test_a_segmentation_model_is_named_as_such(workdir):
     onnx.save(model, str(workdir / 'seg.onnx'))
     with pytest.raises(ModelLoadError, match='is a segmentation model.*runs detection models'):
         Detector(workdir / 'seg.onnx')
+
+
+def test_a_stage_given_a_recipe_with_several_datasets_says_how_to_run_it(tmp_path):
+    pytest.importorskip('ultralytics')
+    proc = _run(['vru-train', 'teacher', '--recipe',
+                 str(REPO / 'training' / 'recipes' / 'demo.yaml'), '--project',
+                 str(tmp_path)], tmp_path)
+    _assert_one_paragraph_error(proc, 'vru-train pipeline RECIPE --stages teacher')

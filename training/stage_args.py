@@ -71,6 +71,11 @@ def settings_from_args(args: argparse.Namespace, stage: str) -> tuple[StageSetti
     if not settings.data:
         raise SystemExit(f'vru-train {stage}: no dataset: give --data DATA.yaml or data: in the '
                          'recipe')
+    if isinstance(settings.data, (list, tuple)):
+        raise SystemExit(f'vru-train {stage}: error: the recipe lists {len(settings.data)} '
+                         'datasets; one stage trains on one data.yaml: pass --data DATA.yaml, '
+                         'merge them with `vru-train data yolo`, or run the stage from the '
+                         f'recipe with `vru-train pipeline RECIPE --stages {stage}`')
     if not Path(settings.data).is_file():
         raise SystemExit(f'vru-train {stage}: {settings.data} not found (expected a YOLO '
                          'data.yaml, e.g. from `vru-train data`)')

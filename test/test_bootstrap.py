@@ -206,3 +206,34 @@ def test_undefined_figures_and_bad_settings():
     assert iv.as_dict()['low'] is None
     with pytest.raises(ValueError, match='method'):
         interval(lambda x: w.ap50(x, 0), ['a', 'b', 'c'], method='student')
+
+
+def test_a_figure_undefined_on_a_few_resamples_still_gets_an_interval():
+    """Two frames in 40 hold all small pedestrians: some resamples draw none of them."""
+    frames = synthetic_frames(40, seed=19)
+    rng = np.random.default_rng(0)
+    values = np.where(np.arange(40) < 36, np.nan, rng.uniform(size=40))
+
+    def share(x):  # mean of the defined values under the weights; NaN without any
+        ok = ~np.isnan(values)
+        den = x[:, ok].sum(1)
+        return np.where(den > 0, (x[:, ok] @ values[ok]) / np.where(den > 0, den, 1), np.nan)
+    iv = interval(share, [f.key for f in frames])
+    assert iv.method == 'percentile (defined draws)' and iv.low <= iv.estimate <= iv.high
+
+
+def test_a_bag_is_resampled_in_blocks_of_time():
+    from vru_detector.replay.replay_intervals import markdown_lines, replay_intervals
+
+    frames = synthetic_frames(60, seed=21)
+    metrics = ReplayMetrics(NAMES)
+    for i, (frame, det) in enumerate(zip(frames, detect(frames, seed=22))):
+        metrics.add(i, frame.key, i * 500_000_000, frame, *det)   # 2 frames per second
+    block = replay_intervals(metrics, 0.25, block_s=10.0, resamples=200)
+    assert block['blocks'] == 3
+    ap = block['figures']['person AP50']
+    assert ap['groups'] == 3 and ap['low'] <= ap['estimate'] <= ap['high']
+    assert '| person AP50 |' in '\n'.join(markdown_lines(block))
+    one = replay_intervals(metrics, 0.25, block_s=60.0, resamples=200)
+    assert one['blocks'] == 1 and one['figures']['mAP50']['low'] is None
+    assert 'fewer than two blocks' in '\n'.join(markdown_lines(one))

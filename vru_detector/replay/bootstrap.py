@@ -49,6 +49,7 @@ RESAMPLES = 1000        # bootstrap draws; enough for 95% BCa limits to about +-
 SEED = 0                # default seed: the same data and seed give the same interval
 METHODS = ('BCa', 'percentile', 'basic')
 BATCH = 100             # resamples evaluated at once (memory: BATCH x detections floats)
+DEFINED_SHARE = 0.9     # a figure undefined on more resamples than 10% gets no interval
 
 Statistic = Callable[[np.ndarray], np.ndarray]
 
@@ -62,7 +63,7 @@ class Interval:
     high: float
     level: float        # e.g. 0.95
     groups: int         # independent groups resampled
-    method: str         # 'BCa' / 'percentile' / 'basic' as computed
+    method: str         # as computed: 'BCa', 'percentile', 'constant', ...
     resamples: int
 
     def verdict(self, higher_is_better: bool = True) -> str:
@@ -137,10 +138,18 @@ def _run(statistic: Statistic, groups: Sequence[Hashable], n_resamples: int, lev
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
         if not (math.isnan(low) or math.isnan(high)):
             return Interval(full, low, high, level, n_groups, how, n_resamples)
-        draws = res.bootstrap_distribution
-        if np.all(draws == draws.flat[0]):  # a constant statistic: the interval is a point
-            return Interval(full, float(draws.flat[0]), float(draws.flat[0]), level, n_groups,
+        draws = np.asarray(res.bootstrap_distribution).ravel()
+        if np.all(draws == draws[0]):  # a constant statistic: the interval is a point
+            return Interval(full, float(draws[0]), float(draws[0]), level, n_groups,
                             'constant', n_resamples)
+        defined = draws[np.isfinite(draws)]
+        if len(defined) >= DEFINED_SHARE * len(draws):
+            # a few resamples drew no case the figure needs (e.g. no small pedestrian): the
+            # percentile interval of the resamples where it is defined
+            alpha = 100 * (1 - level) / 2
+            low, high = np.percentile(defined, [alpha, 100 - alpha])
+            return Interval(full, float(low), float(high), level, n_groups,
+                            'percentile (defined draws)', n_resamples)
     return nan
 
 

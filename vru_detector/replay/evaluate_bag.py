@@ -41,6 +41,7 @@ from .errors import BagReadError, LabelFormatError
 from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .metrics import ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
+from .replay_intervals import BLOCK_S, replay_intervals
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
 from .truth_lookup import TruthLookup
 from ..cli.help import description, HelpFormatter
@@ -95,6 +96,10 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
     metrics['latency'] = latency_summary(run)
     if args.realtime:
         metrics['realtime'] = realtime_summary(run, conf)
+    try:
+        metrics['intervals'] = replay_intervals(run.metrics, conf, args.block_s)
+    except ImportError as exc:  # scipy is the optional [eval] extra
+        metrics['intervals'] = {'block_s': args.block_s, 'skipped': str(exc)}
     images = []
     coco = run.metrics.coco()
     curves = {run.metrics.names[k]: (rc, pr) for k, (rc, pr, _) in coco.pr_curves.items()}
@@ -161,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='track the detections at --conf with the header stamps and report '
                    f'MOTA, IDF1, HOTA, ID switches and time to first track (default '
                    f'{DEFAULT_TRACKER}); needs ground truth with identities (MOT gt.txt)')
+    p.add_argument('--block-s', type=float, default=BLOCK_S,
+                   help='seconds of recording resampled together for the 95%% intervals '
+                        '(frames of one drive are not independent)')
     p.add_argument('--worst', type=int, default=9, help='frames in the worst-frames grid')
     p.add_argument('--no-progress', action='store_true', help='no progress bar (for logs)')
     return p

@@ -218,6 +218,11 @@ def write_markdown(metrics: Mapping, path: Path, images: Sequence[str] = ()) -> 
         for m in missed[:20]:
             objs = ', '.join(f'{o["class"]} ({o["size"]})' for o in m['objects'])
             lines.append(f'| {m["frame"]} | {m["key"]} | {m["stamp_ns"]} | {objs} |')
+    block = metrics.get('intervals')
+    if block:
+        from .replay_intervals import markdown_lines
+        lines += (markdown_lines(block) if 'skipped' not in block else
+                  ['', f'No 95% intervals: {block["skipped"]}'])
     lat = metrics.get('latency', {})
     if lat:
         lines += ['', '## Latency', '',

@@ -49,13 +49,17 @@ class WeightedReplay:
     ``metrics``: the model's ReplayMetrics (frames in the order the weights refer to).
     ``labelled``: bool ``[F, K]``, whether frame f's source labels class k (default: all).
     ``conf``: score threshold per class (the node's operating point) for recall and false
-    positives.
+    positives. ``frames``: positions in ``metrics.frames`` to keep (a source of a pooled
+    run), in the order the weights refer to; ``labelled`` then has one row per kept frame.
     """
 
     def __init__(self, metrics: ReplayMetrics, conf: Sequence[float] | float,
-                 labelled: np.ndarray | None = None) -> None:
+                 labelled: np.ndarray | None = None,
+                 frames: Sequence[int] | None = None) -> None:
         self.names = metrics.names
-        n_f, n_k = len(metrics.frames), len(self.names)
+        self.keep = np.arange(len(metrics.frames)) if frames is None else \
+            np.asarray(frames, np.int64)
+        n_f, n_k = len(self.keep), len(self.names)
         self.frames = n_f
         self.labelled = np.ones((n_f, n_k), bool) if labelled is None else \
             np.asarray(labelled, bool)
@@ -70,7 +74,8 @@ class WeightedReplay:
         """Sort class k's detections by score (frame, tp, fp at IoU .5); count gts per frame."""
         frame_of, scores, tp, fp = [], [], [], []
         num_gt = np.zeros(self.frames)
-        for f, ev in enumerate(metrics.evals[k]):
+        for f, pos in enumerate(self.keep):
+            ev = metrics.evals[k][pos]
             if ev is None or not self.labelled[f, k]:
                 continue
             num_gt[f] = ev.num_gt['all']
@@ -92,7 +97,8 @@ class WeightedReplay:
         total = np.zeros((self.frames, n_k, n_b + 1))
         fp = np.zeros((self.frames, n_k))
         edges = [lo for lo, _ in HEIGHT_BUCKETS.values()][1:]
-        for f, rec in enumerate(metrics.frames):
+        for f, pos in enumerate(self.keep):
+            rec = metrics.frames[pos]
             real = ~rec.truth.ignore
             cls = rec.truth.class_ids[real]
             heights = rec.truth.xyxy[real, 3] - rec.truth.xyxy[real, 1]

@@ -25,41 +25,49 @@ from setuptools import find_packages, setup
 
 PACKAGE = 'vru_detector'
 
+# What the node and `vru-detect` need on the robot: no torch, no plotting, no metrics.
+# numpy stays >= 1.21 so that ROS 2's own numpy 1.x (Humble 1.21, Jazzy 1.26) keeps working:
+# cv_bridge and the generated message modules are compiled against numpy 1.x (README, "numpy").
 RUNTIME_REQUIRES = [
-    'numpy>=1.23',
+    'numpy>=1.21',
     'opencv-python-headless>=4.7',
-    'onnx>=1.15',
+    'onnx>=1.15',  # the ONNX Runtime backend re-lays Q/DQ models (backends/qdq_layout.py)
     'onnxruntime>=1.17',
     'pyyaml>=6',
     'tqdm>=4.64',
     'rosbags>=0.10',
     'rosbags-image>=0.10',
-    'matplotlib>=3.7',
     'psutil>=5.9',
-    'scipy>=1.10',  # replay tracking metrics (linear_sum_assignment)
-    # tracking (docs/tracking.md): Roboflow's trackers (ByteTrack/SORT/OC-SORT, no torch; it
-    # needs numpy>=2) and trackeval, the MOTChallenge metrics of vru-eval-bag --tracking
-    'trackers>=2.6,<3',
-    'trackeval>=1.3',
+    'pillow>=9.4',  # image sizes of YOLO labels without decoding (vru-make-bag, replay)
 ]
-TRAIN_REQUIRES = [
-    'torch>=2.1',
-    'torchvision>=0.16',
-    'ultralytics>=8.4,<8.5',
-    'torch-pruning>=1.5',
-    'onnxslim>=0.1',
-    'cloudpickle>=3.1.1',  # ultralytics' multi-GPU (DDP) launch pickles the trainer
-]
+EXTRAS = {
+    # track IDs (node `tracker`, `vru-detect --tracker`): Roboflow's trackers (ByteTrack/SORT/
+    # OC-SORT, no torch). It declares numpy>=2; see README "numpy" for ROS's numpy 1.x.
+    'tracking': ['trackers>=2.6,<3'],
+    # replay evaluation (`vru-eval-bag`): PR-curve plots, assignment for tracking metrics, and
+    # trackeval's MOTChallenge metrics (HOTA, CLEAR, Identity)
+    'eval': ['matplotlib>=3.7', 'scipy>=1.10', 'trackeval>=1.3'],
+    # many bags at once (`vru-eval-bag BAG BAG ...`): one Ray task per bag, local or a cluster
+    'fleet': ['ray>=2.9'],
+    # Intel CPUs, iGPUs and NPUs: runs the same ONNX (FP32, INT8 Q/DQ) and OpenVINO IR; once
+    # installed it is the automatic backend of .onnx on a CPU (docs/results/2026-12-03-openvino.md)
+    'openvino': ['openvino>=2024.0'],
+    'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12'],
+}
 # What the test suite needs on top of the runtime. colcon reads extras_require['test'] to run
 # `colcon test` with pytest (setuptools >= 72 ignores tests_require, so colcon never saw it and
 # ran `python -m unittest`: 0 tests, green); package.xml has the same as <test_depend> for rosdep.
-TEST_REQUIRES = [
+# It holds the test tools alone, so that a runtime-only venv with `.[test]` tests the runtime as
+# the robot has it; the tests of the other extras skip there with the extra to install.
+EXTRAS['test'] = [
     'pytest>=7',
     'pytest-timeout>=2',
     'hypothesis>=6',
-    'pycocotools>=2.0.7',
 ]
-DEV_REQUIRES = TEST_REQUIRES + [
+# Everything a developer runs: all runtime extras, the metric references and the linters.
+EXTRAS['dev'] = (EXTRAS['test'] + EXTRAS['eval'] + EXTRAS['tracking'] + EXTRAS['fleet']
+                 + EXTRAS['openvino'] + [
+    'pycocotools>=2.0.7',  # the reference of the mAP tests
     # the second reference of the tracking-metrics test (trackeval is the first); pip only, as
     # rosdep has no key for it, so under colcon that one comparison skips
     'motmetrics>=1.4',
@@ -76,23 +84,22 @@ DEV_REQUIRES = TEST_REQUIRES + [
     'flake8-blind-except',
     'flake8-class-newline',
     'flake8-deprecated',
-]
+])
 
 setup(
     name=PACKAGE,
     version='0.1.0',
-    packages=find_packages(exclude=['test', 'test.*', 'bench', 'bench.*']),
+    # the runtime only: training/ is its own distribution (training/pyproject.toml)
+    packages=find_packages(include=[PACKAGE, PACKAGE + '.*']),
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
         ('share/' + PACKAGE, ['package.xml']),
         (os.path.join('share', PACKAGE, 'launch'), glob('launch/*.launch.py')),
         (os.path.join('share', PACKAGE, 'config'), glob('config/*.yaml') + glob('config/*.xml')),
-        (os.path.join('share', PACKAGE, 'recipes'), glob('training/recipes/*.yaml')),
     ],
-    package_data={PACKAGE: ['py.typed'], 'training': ['recipes/*.yaml']},
+    package_data={PACKAGE: ['py.typed']},
     install_requires=RUNTIME_REQUIRES,
-    extras_require={'train': TRAIN_REQUIRES, 'test': TEST_REQUIRES, 'dev': DEV_REQUIRES,
-                    'tensorrt': ['tensorrt>=8.6', 'cuda-python>=12']},
+    extras_require=EXTRAS,
     python_requires='>=3.10',
     zip_safe=True,
     maintainer='vru_detector maintainers',
@@ -104,9 +111,10 @@ setup(
             'detector_node = vru_detector.ros.node:main',
             'vru-detect = vru_detector.cli.detect:main',
             'vru-eval-bag = vru_detector.replay.evaluate_bag:main',
+            'vru-benchmark = vru_detector.replay.benchmark:main',
             'vru-make-bag = vru_detector.replay.make_bag:main',
-            'vru-train = training.cli:main',
             'vru-build-engine = vru_detector.backends.tensorrt:main',
+            'vru-convert-openvino = vru_detector.backends.openvino:main',
         ],
     },
 )

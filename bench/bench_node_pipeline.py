@@ -15,7 +15,7 @@
 """
 The node's per-frame work, stage by stage, against the model's own inference time.
 
-    python bench/bench_node_pipeline.py [--frames 40] [--model M.onnx] [--profile] [--startup]
+    python bench/bench_node_pipeline.py [--frames 40] [--model M.onnx] [--backend B] [--profile]
 
 ROS-free: rosbags message types, real 1280x720 street frames as bgr8 Images, the node's
 DetectionPipeline, and "publish" = CDR serialization of the Detection2DArray (what the
@@ -34,7 +34,7 @@ import pstats
 import statistics
 import time
 
-from common import CACHE, print_table, REPO, street_images
+from common import pretrained_onnx, print_table, street_images
 import cv2
 import numpy as np
 
@@ -46,27 +46,9 @@ from vru_detector.msgs.msg_types import typestore_with_vision_msgs
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats, STAGES
 
-PRETRAINED = REPO.parent / 'shared' / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 # (label, conf, max_det): the real model at the operating threshold, capped to 5 detections;
 # and a low threshold so that every frame carries 100
 CASES = (('5 detections', 0.25, 5), ('100 detections', 0.001, 100))
-
-
-def pretrained_onnx(imgsz: int = 640) -> str:
-    """Export the shared YOLOv8n COCO weights to ONNX once (cached in runs/bench)."""
-    out = CACHE / f'yolov8n_coco-{imgsz}.onnx'
-    if out.is_file():
-        return str(out)
-    import shutil
-    import tempfile
-
-    from ultralytics import YOLO
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:  # ultralytics writes next to the weights
-        weights = shutil.copy(PRETRAINED, tmp)
-        shutil.move(YOLO(weights).export(format='onnx', imgsz=imgsz, simplify=False), out)
-    return str(out)
 
 
 def camera_frames(n: int, types) -> list:
@@ -194,6 +176,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument('--frames', type=int, default=40)
     p.add_argument('--model', help='ONNX model (default: YOLOv8n COCO at 640)')
+    p.add_argument('--backend', help='onnxruntime, openvino, ... (default: from the file)')
     p.add_argument('--profile', action='store_true')
     p.add_argument('--startup', action='store_true')
     p.add_argument('--startup-only', action='store_true', help='skip the stage table')
@@ -208,7 +191,7 @@ def main() -> None:
     msgs = camera_frames(8, types)
     if args.startup_only:
         return startup(model, msgs, types, serialize)
-    detector = Detector(model)
+    detector = Detector(model, backend=args.backend)
     rows = []
     shown = [s for s in STAGES if s not in ('debug_image', 'tracking')]  # no tracker here
     for label, conf, max_det in CASES:  # interleaved twice: the machine is shared
@@ -218,7 +201,8 @@ def main() -> None:
         med = {k: statistics.mean(r[k] for r in runs) for k in runs[0]}
         rows.append([label, int(med['detections'])] + [med[s] for s in shown]
                     + [med['processing'], med['processing'] / med['inference']])
-    print(f'model {model}, 1280x720 bgr8, {args.frames} frames per case, median ms')
+    print(f'model {model} ({detector.backend.name}), 1280x720 bgr8, {args.frames} frames per '
+          'case, median ms')
     print_table(['case', 'dets'] + list(shown) + ['processing', 'processing / inference'], rows)
     if args.profile:
         detector.set_thresholds(CASES[1][1])

@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get('VRU_SHARED_DATA', REPO.parent / 'shared' / 'data'))
 CACHE = REPO / 'runs' / 'bench'
+PRETRAINED = REPO.parent / 'shared' / 'models' / 'yolov8n_coco' / 'yolov8n_coco.pt'
 os.environ.setdefault('YOLO_OFFLINE', '1')
 os.environ.setdefault('YOLO_VERBOSE', 'False')
 
@@ -40,6 +41,23 @@ def exported_model(scale: str, imgsz: int) -> Path:
     exported = Path(yolo.export(format='onnx', imgsz=imgsz, simplify=False, dynamic=False))
     exported.rename(out)
     return out
+
+
+def pretrained_onnx(imgsz: int = 640) -> str:
+    """Export the shared YOLOv8n COCO weights to ONNX once (cached in runs/bench)."""
+    out = CACHE / f'yolov8n_coco-{imgsz}.onnx'
+    if out.is_file():
+        return str(out)
+    import shutil
+    import tempfile
+
+    from ultralytics import YOLO
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:  # ultralytics writes next to the weights
+        weights = shutil.copy(PRETRAINED, tmp)
+        shutil.move(YOLO(weights).export(format='onnx', imgsz=imgsz, simplify=False), out)
+    return str(out)
 
 
 def street_images(n: int) -> list[Path]:

@@ -15,7 +15,7 @@
 """
 The tracking table of the three MOT clips: vru-make-bag, then vru-eval-bag --tracking --realtime.
 
-    python bench/tracking_results.py [--model M.onnx] [--out runs/tracking] [--tracker bytetrack]
+    python bench/tracking_results.py [--model M.onnx] [--out runs/tracking] [--backend B]
 
 Without ``--model`` it takes the demo pipeline's deployable INT8 student
 (``runs/demo/deployable_int8.onnx``, else the newest ``runs/demo/*int8*.onnx``). Each clip
@@ -85,7 +85,8 @@ def main() -> None:
     p.add_argument('--videos', type=Path, default=SHARED_DATA / 'videos')
     p.add_argument('--out', type=Path, default=REPO / 'runs' / 'tracking')
     p.add_argument('--tracker', default='bytetrack')
-    p.add_argument('--threads', type=int, help='ONNX Runtime threads (default: all)')
+    p.add_argument('--threads', type=int, help='inference threads (default: all)')
+    p.add_argument('--backend', help='onnxruntime or openvino (default: from the model file)')
     args = p.parse_args()
     model = args.model or demo_model()
     rows, fps = [], {}
@@ -104,12 +105,15 @@ def main() -> None:
                    '--no-progress']
         if args.threads:
             command += ['--threads', str(args.threads)]
+        if args.backend:
+            command += ['--backend', args.backend]
         run(command, 'vru_detector.replay.evaluate_bag')
         metrics = json.loads((out / 'metrics.json').read_text())
         fps[stem] = (metrics['tracking']['frame_rate'],
                      metrics['latency']['stages']['detector']['mean'])
         rows += rows_of(stem, metrics)
-    print(f'\nmodel {model}; tracker {args.tracker}; detections at --conf 0.25\n')
+    print(f'\nmodel {model} ({args.backend or "backend from the file"}); tracker '
+          f'{args.tracker}; detections at --conf 0.25\n')
     print_table(['clip', 'mode', 'frames', 'dropped', 'MOTA', 'IDF1', 'HOTA', 'IDSW', 'FP', 'FN',
                  'GT ids', 'first track median / p90 / max (frames)', '(seconds)',
                  'never tracked'], rows)

@@ -19,11 +19,15 @@ Examples::
 
     ros2 launch vru_detector detector.launch.py model:=/models/student_int8.onnx \
         image_topic:=/camera/image_raw
+    # a CPU robot: OpenVINO, two inference threads
+    ros2 launch vru_detector detector.launch.py model:=/models/student_int8.onnx \
+        backend:=openvino threads:=2 image_topic:=/camera/image_raw
     ros2 launch vru_detector detector.launch.py model:=/models/student_int8.engine \
         image_topic:=/camera/image_raw compressed:=true namespace:=front log_level:=debug
     # replaying a bag: `ros2 bag play BAG --clock` in another shell
     ros2 launch vru_detector detector.launch.py model:=... use_sim_time:=true
-    # raw 720p images on CycloneDDS: a 4 MB socket receive buffer (see config/cyclonedds.xml)
+    # raw 720p images on CycloneDDS need a 4 MB socket receive buffer (config/cyclonedds.xml);
+    # the default cyclonedds_config:=auto uses it once `sudo sysctl -w net.core.rmem_max=4194304`
     ros2 launch vru_detector detector.launch.py model:=... cyclonedds_config:=true
 
 Outputs (inside ``namespace``): ``detections`` (vision_msgs/Detection2DArray),
@@ -68,8 +72,11 @@ def _detector_node(context, *args, **kwargs):
     overrides = {'image_type': 'compressed' if compressed else 'raw',
                  'autostart': arg('autostart').lower() in TRUE,
                  'use_sim_time': arg('use_sim_time').lower() in TRUE}
-    if arg('model'):
-        overrides['model'] = arg('model')
+    for name in ('model', 'backend', 'device'):
+        if arg(name):
+            overrides[name] = arg(name)
+    if arg('threads'):
+        overrides['threads'] = int(arg('threads'))
     if arg('debug_image'):
         overrides['debug_image'] = arg('debug_image').lower() in TRUE
     if arg('qos_reliability'):
@@ -92,6 +99,16 @@ def generate_launch_description():
         DeclareLaunchArgument('model', default_value='',
                               description='Model file (.onnx, .engine, .pt); overrides the '
                                           'params file'),
+        DeclareLaunchArgument('backend', default_value='',
+                              description='onnxruntime, openvino, tensorrt or torch; empty '
+                                          'keeps the params file value (empty: chosen from '
+                                          'the model file)'),
+        DeclareLaunchArgument('device', default_value='',
+                              description='cpu, cuda[:N], gpu or npu; empty keeps the params '
+                                          'file value (cpu)'),
+        DeclareLaunchArgument('threads', default_value='',
+                              description='CPU inference threads (onnxruntime, openvino); '
+                                          'empty keeps the params file value (0: all cores)'),
         DeclareLaunchArgument('image_topic', default_value='/camera/image_raw',
                               description='Camera topic (for compressed:=true the '
                                           '/compressed suffix is added when missing)'),
@@ -117,10 +134,12 @@ def generate_launch_description():
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='true: take time from /clock, as `ros2 bag play '
                                           '--clock` publishes it (else latency reads years)'),
-        DeclareLaunchArgument('cyclonedds_config', default_value='false',
-                              description='true: run the node with the package '
-                                          'config/cyclonedds.xml (4 MB socket receive buffer '
-                                          'for raw images); a path: your own file; false: '
-                                          'leave CYCLONEDDS_URI as it is'),
+        DeclareLaunchArgument('cyclonedds_config', default_value='auto',
+                              description='auto: the package config/cyclonedds.xml (4 MB '
+                                          'socket receive buffer for raw images) when the node '
+                                          'runs on CycloneDDS, CYCLONEDDS_URI is unset and '
+                                          'net.core.rmem_max allows it; true: that file '
+                                          'always; a path: your own file; false: leave '
+                                          'CYCLONEDDS_URI as it is'),
         OpaqueFunction(function=_detector_node),
     ])

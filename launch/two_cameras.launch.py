@@ -44,7 +44,7 @@ def generate_launch_description():
                DeclareLaunchArgument('log_level', default_value='info'),
                DeclareLaunchArgument('use_sim_time', default_value='false',
                                      description='true when replaying with ros2 bag play --clock'),
-               DeclareLaunchArgument('cyclonedds_config', default_value='false',
+               DeclareLaunchArgument('cyclonedds_config', default_value='auto',
                                      description='see detector.launch.py')]
     for namespace, topic, compressed in CAMERAS:
         actions.append(IncludeLaunchDescription(

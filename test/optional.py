@@ -30,10 +30,13 @@ from typing import Optional
 import pytest
 
 INSTALL_HINT = {
-    'torch': 'pip install -e ".[train]"', 'torchvision': 'pip install -e ".[train]"',
-    'ultralytics': 'pip install -e ".[train]"', 'torch_pruning': 'pip install -e ".[train]"',
-    'cloudpickle': 'pip install -e ".[train]"', 'pycocotools': 'pip install -e ".[test]"',
-    'trackers': 'pip install trackers',
+    'torch': 'pip install -e ./training', 'torchvision': 'pip install -e ./training',
+    'ultralytics': 'pip install -e ./training', 'torch_pruning': 'pip install -e ./training',
+    'cloudpickle': 'pip install -e ./training', 'pycocotools': 'pip install -e ".[dev]"',
+    'trackers': 'pip install -e ".[tracking]"',
+    'matplotlib': 'pip install -e ".[eval]"', 'scipy': 'pip install -e ".[eval]"',
+    'trackeval': 'pip install -e ".[eval]"', 'motmetrics': 'pip install -e ".[dev]"',
+    'ray': 'pip install -e ".[fleet]"', 'openvino': 'pip install -e ".[openvino]"',
 }
 
 

@@ -16,8 +16,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
+from fixed_output_model import build_fixed_output_onnx, FixedBox
 import numpy as np
 from optional import requires
 import pytest
@@ -29,7 +31,6 @@ from vru_detector.replay.bench_sources import (BENCH_CLASSES, load_sources,
                                                novel_view_spacing, POOLED)
 from vru_detector.replay.truth import FrameTruth
 from vru_detector.replay.weighted_metrics import WeightedReplay
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox
 
 pytestmark = requires('scipy')
 
@@ -98,6 +99,17 @@ def test_api_finds_a_model_with_detections_removed_worse(shared_data):
     # the pooled AP is one evaluation of all pooled frames, not a mean of the sources' APs
     per_source = [result.figure('full', scope=s.name).estimate for s in srcs]
     assert result.figure('full').estimate != pytest.approx(np.mean(per_source), abs=1e-6)
+    # the pipeline's final summary names the better file in plain words
+    from training.benchmark_eval import start_verdict, summary_lines
+    from training.pipeline_log import final_summary
+
+    verdict = start_verdict(result, 'full', 'dropped', Path('run/deployable_int8.onnx'),
+                            Path('run/evaluate/start.onnx'))
+    text = final_summary(Path('run'), Path('run/report.md'), [], {}, '1 min', verdict)
+    assert 'WORSE than the pretrained model it started from' in text
+    assert 'The better file is the start: run/evaluate/start.onnx' in text
+    same = start_verdict(result, 'full', 'same', Path('a'), Path('b'))
+    assert 'do not differ significantly' in '\n'.join(summary_lines(same))
 
 
 def test_sources_count_frames_boxes_and_groups(shared_data):
@@ -165,3 +177,13 @@ def test_missing_model_or_data_exits_2_with_a_message(shared_data, tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith('error: ') and 'Traceback' not in err
     assert ('nowhere.onnx not found' in err) if what == 'model' else ('--data-root' in err)
+
+
+def test_train_evaluate_without_its_data_is_a_clear_error(tmp_path, capsys):
+    from training.cli import main
+
+    model = fixed_model(tmp_path / 'm.onnx', [((40, 100, 120, 260), 0, 0.9)])
+    rc = main(['evaluate', '--models', str(model), '--data-root', str(tmp_path / 'none'),
+               '--out', str(tmp_path / 'o')])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'vru-train evaluate:' in err and '--data-root' in err

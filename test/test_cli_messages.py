@@ -55,7 +55,7 @@ def _assert_one_paragraph_error(proc: subprocess.CompletedProcess, names: str) -
 @pytest.fixture(scope='module')
 def workdir(tmp_path_factory):
     """Make a folder with good and damaged models and data.yaml files, and image folders."""
-    from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
+    from fixed_output_model import build_fixed_output_onnx
 
     root = tmp_path_factory.mktemp('cli')
     good = build_fixed_output_onnx(root / 'good.onnx')
@@ -158,7 +158,7 @@ def test_a_training_stage_on_a_runtime_only_install_names_the_extra(tmp_path):
     proc = subprocess.run([sys.executable, '-c', BLOCK_TRAINING, 'pipeline', 'recipe.yaml',
                            '--out', 'run'], cwd=tmp_path, env=ENV, capture_output=True,
                           text=True, timeout=120)
-    _assert_one_paragraph_error(proc, 'pip install -e ".[train]"')
+    _assert_one_paragraph_error(proc, 'pip install -e ./training')
     assert 'runtime-only install' in proc.stderr
 
 

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from optional import requires
 import pytest
 from training.data.cli import convert
 import yaml
@@ -92,6 +93,7 @@ def _visdrone_fixture(root: Path) -> tuple[Path, Path]:
     return ann, img
 
 
+@requires('PIL')
 def test_visdrone_boxes_map_to_vru_classes_and_clip(tmp_path):
     ann, img = _visdrone_fixture(tmp_path / 'vd')
     report = convert('visdrone', tmp_path / 'out', {'train': (ann, img)})

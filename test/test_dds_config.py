@@ -20,6 +20,8 @@ import pytest
 from vru_detector.ros.dds_config import (cyclonedds_environment, receive_buffer_min,
                                          rmem_warning)
 
+CYCLONE = {'RMW_IMPLEMENTATION': 'rmw_cyclonedds_cpp'}
+
 PACKAGE_FILE = str(Path(__file__).resolve().parents[1] / 'config' / 'cyclonedds.xml')
 
 
@@ -77,3 +79,24 @@ def test_an_unreadable_size_is_refused(tmp_path):
     path.write_text('<CycloneDDS><SocketReceiveBufferSize min="4 parsecs"/></CycloneDDS>')
     with pytest.raises(RuntimeError, match='not a size'):
         receive_buffer_min(str(path))
+
+
+def test_auto_uses_the_package_file_on_cyclonedds_when_the_kernel_allows_it(tmp_path):
+    raised, low = rmem(tmp_path, 4194304), str(tmp_path / 'low')
+    Path(low).write_text('212992\n')
+    assert cyclonedds_environment('auto', PACKAGE_FILE, CYCLONE, raised) == {
+        'CYCLONEDDS_URI': 'file://' + PACKAGE_FILE}
+    assert rmem_warning('auto', PACKAGE_FILE, raised, CYCLONE) == ''
+    # the node would not start with it: leave CycloneDDS alone, and say what is lost and why
+    assert cyclonedds_environment('auto', PACKAGE_FILE, CYCLONE, low) == {}
+    message = rmem_warning('auto', PACKAGE_FILE, low, CYCLONE)
+    assert 'net.core.rmem_max is 212992' in message and 'input_completeness' in message
+    assert 'sudo sysctl -w net.core.rmem_max=4194304' in message
+
+
+@pytest.mark.parametrize('environ', [{}, {'RMW_IMPLEMENTATION': 'rmw_fastrtps_cpp'},
+                                     {**CYCLONE, 'CYCLONEDDS_URI': 'file:///mine.xml'}])
+def test_auto_leaves_other_middleware_and_a_users_own_file_alone(tmp_path, environ):
+    raised = rmem(tmp_path, 4194304)
+    assert cyclonedds_environment('auto', PACKAGE_FILE, environ, raised) == {}
+    assert rmem_warning('auto', PACKAGE_FILE, rmem(tmp_path, 1000), environ) == ''

@@ -29,7 +29,7 @@ def test_folder_with_corrupt_image(tmp_path, random_onnx, street_images, capsys)
     (src / 'zz_corrupt.jpg').write_bytes(b'\xff\xd8\xff not really a jpeg')
     out = tmp_path / 'out'
     assert main(['--model', str(random_onnx), '--source', str(src), '--save-dir', str(out),
-                 '--conf', '0.05', '--classes', 'person', 'car']) == 0
+                 '--conf', '0.05', '--class-config', 'none', '--classes', 'person', 'car']) == 0
     records = [json.loads(line) for line in (out / 'detections.jsonl').read_text().splitlines()]
     assert [r['frame'] for r in records] == [p.stem for p in street_images[:2]]
     for rec in records:

@@ -16,10 +16,10 @@
 """`vru-detect` on what new users have: truncated JPEGs, nothing decodable, reused dirs, bags."""
 import shutil
 
+from fixed_output_model import build_fixed_output_onnx
 import pytest
 
 from vru_detector.cli.detect import main
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
 
 
 @pytest.fixture(scope='module')

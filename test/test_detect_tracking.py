@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import replace
 import json
 
+from fixed_output_model import build_fixed_output_onnx, VRU_NAMES
 import numpy as np
 from optional import requires
 
 from vru_detector.cli.detect import main as detect_main
 from vru_detector.detections import Detections
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, VRU_NAMES
 from vru_detector.visualize import draw_detections
 
 pytestmark = requires('trackers')

@@ -101,7 +101,7 @@ def test_the_merge_command_runs_as_written_with_relative_paths(checkout, shared_
 
 def test_the_python_snippet_runs_as_written(checkout):
     from training.pipeline import DEPLOYABLE
-    from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
+    from fixed_output_model import build_fixed_output_onnx
 
     snippet = next(b for b in _blocks('python') if 'from vru_detector import Detector' in b)
     model = f'runs/demo/{DEPLOYABLE["int8"]}'

@@ -14,6 +14,7 @@
 
 """Hostile camera messages through the per-frame pipeline: published or skipped, never raised."""
 import cv2
+from fixed_output_model import build_fixed_output_onnx
 from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -23,7 +24,6 @@ from vru_detector.msgs.convert import numpy_to_compressed
 from vru_detector.msgs.messages import make_header, rosbags_message_types
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
 
 TYPES = rosbags_message_types()
 ENCODINGS = ['rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8', 'mono16', 'yuv422', 'yuyv', 'uyvy',

@@ -63,7 +63,7 @@ def test_metadata_reads_ultralytics_export(random_onnx):
     det = Detector(random_onnx)
     assert det.names == ('person', 'rider', 'bicycle', 'motorcycle', 'car')
     assert det.info.input_shape == (320, 320) and det.info.stride == 32
-    assert det.info.precision == 'fp32' and det.backend.name == 'onnxruntime'
+    assert det.info.precision == 'fp32' and det.backend.name in ('openvino', 'onnxruntime')
 
 
 @pytest.mark.parametrize('meta, match', [

@@ -53,6 +53,7 @@ def shortened_demo(tmp_path: Path, data_yaml: Path) -> Path:
         recipe[stage].setdefault('train', {})['fraction'] = 0.25
     recipe['calibrate']['images'] = 16
     recipe['evaluate']['latency_runs'] = 2
+    recipe['evaluate']['benchmark'] = ['street_vru']   # the pooled set takes minutes more
     path = tmp_path / 'demo_short.yaml'
     path.write_text(yaml.safe_dump(recipe))
     return path
@@ -89,6 +90,13 @@ def test_demo_pipeline_end_to_end_and_resume(tmp_path, bdd_yaml, street_images, 
     assert 'KD student' in report and 'INT8 drop' in report
     assert (out / 'evaluate' / 'accuracy.png').stat().st_size > 1000
     assert '![accuracy](evaluate/accuracy.png)' in report  # the link works from the run folder
+    # the deployable model beside its pretrained start, on the street benchmark (paired)
+    assert '## Street benchmark' in report and '| start |' in report
+    verdict = manifest['stages']['evaluate']['metrics']['start_verdict']
+    assert verdict['start'] == 'start' and verdict['deployable'] == 'kd_student_int8'
+    summary = log.split('pipeline complete in')[-1]
+    assert ('WARNING: the deployable model is WORSE' in summary) == (verdict['verdict'] == 'worse')
+    assert 'deployable vs its start' in summary or verdict['better_file'] in summary
     calibrated = {p.name for p in (out / 'calibrate').glob('*.onnx')}
     assert {'teacher_int8.onnx', 'kd_student_int8.onnx'} <= calibrated
     assert not list(out.rglob('student_int8.onnx'))  # no two models share a name

@@ -16,7 +16,10 @@
 import json
 from pathlib import Path
 
+from optional import requires
 from training.experiments.pretrained_table import int8_change, render
+
+pytestmark = requires('matplotlib')  # the page's plot
 
 
 def _row(model: str, params: float, fp32: float, int8: float, person: float) -> dict:

@@ -151,7 +151,7 @@ def test_eval_bag_equals_detector_on_the_source_images(bdd_bags, bdd_dirs, rando
     bag = bdd_bags[storage, False]
     out_topic, out_labels = tmp_path / 'by_topic', tmp_path / 'by_labels'
     common = [str(bag), '--model', str(random_onnx), '--image-topic', topic_of(False),
-              '--no-progress', '--conf', '0.25']
+              '--no-progress', '--conf', '0.25', '--class-config', 'none']  # one threshold
     assert eval_main(common + ['--gt-topic', GT_TOPIC, '--out', str(out_topic),
                                '--write-bag']) == 0
     assert eval_main(common + ['--labels', str(bdd_dirs[1]), '--out', str(out_labels)]) == 0
@@ -343,7 +343,7 @@ def test_bag_labelled_with_the_models_own_output_scores_perfectly(
     out = tmp_path / 'eval'
     assert eval_main([str(bag), '--model', str(random_onnx), '--image-topic', topic_of(False),
                       '--gt-topic', GT_TOPIC, '--out', str(out), '--conf', '0.25',
-                      '--no-progress']) == 0
+                      '--class-config', 'none', '--no-progress']) == 0
     m = json.loads((out / 'metrics.json').read_text())
     assert sum(m['ground_truth_boxes'].values()) == n_boxes
     assert m['coco']['mAP50_95'] == pytest.approx(1.0)
@@ -355,7 +355,7 @@ def test_bag_labelled_with_the_models_own_output_scores_perfectly(
     strict_conf = round(float(scores.max()) + 0.01, 4)
     assert eval_main([str(bag), '--model', str(random_onnx), '--image-topic', topic_of(False),
                       '--gt-topic', GT_TOPIC, '--out', str(tmp_path / 'strict'), '--conf',
-                      str(strict_conf), '--no-progress']) == 0
+                      str(strict_conf), '--class-config', 'none', '--no-progress']) == 0
     strict = json.loads((tmp_path / 'strict' / 'metrics.json').read_text())
     assert strict['operating_point']['all']['fn'] == n_boxes
     assert strict['operating_point']['all']['tp'] == strict['operating_point']['all']['fp'] == 0

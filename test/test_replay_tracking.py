@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fixed_output_model import build_fixed_output_onnx, FixedBox
 import numpy as np
 from optional import requires
 import pytest
@@ -25,7 +26,6 @@ import pytest
 from vru_detector.replay.bag_images import BagImages
 from vru_detector.replay.evaluate_bag import main as eval_main
 from vru_detector.replay.make_bag import main as make_main
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox
 
 pytestmark = requires('trackers', 'trackeval')
 GT_TOPIC = '/ground_truth/detections'

@@ -17,6 +17,8 @@ import dataclasses
 import math
 
 import cv2
+from fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES, expected_pixels, FixedBox,
+                                VRU_NAMES)
 import numpy as np
 import pytest
 from rosbags.typesys import get_typestore, Stores
@@ -28,8 +30,6 @@ from vru_detector.msgs.messages import (detection_to_msg, detections_to_msg, dia
 from vru_detector.msgs.msg_types import (register_vision_msgs, typestore_with_vision_msgs,
                                          VISION_MSGS_DEFINITIONS)
 from vru_detector.stats import PipelineStats
-from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                                     expected_pixels, FixedBox, VRU_NAMES)
 
 TS = typestore_with_vision_msgs()
 TYPES = rosbags_message_types(TS)

@@ -15,6 +15,7 @@
 """Node parameter table, its validation, config/*.yaml and the debug-image drawing (no ROS)."""
 from pathlib import Path
 
+from fixed_output_model import VRU_NAMES
 import numpy as np
 import pytest
 from vru_detector import Detections
@@ -22,7 +23,6 @@ from vru_detector.class_config import (color_for, default_thresholds, hex_to_bgr
                                        load_class_config)
 from vru_detector.ros.params import (check_update, PARAMS, PARAMS_BY_NAME, parse_class_conf,
                                      parse_classes, RUNTIME_PARAMS, thresholds_from)
-from vru_detector.testing.fixed_output_model import VRU_NAMES
 from vru_detector.visualize import draw_detections
 import yaml
 
@@ -75,6 +75,7 @@ def test_param_specs_check_types_ranges_and_choices():
 def test_list_parameters_parse_and_explain_mistakes():
     assert parse_classes('') is None
     assert parse_classes(' person, rider ,') == ['person', 'rider']
+    assert parse_classes('all') is None  # what `ros2 param set` can send (Humble's cli: no '')
     assert parse_class_conf('person:0.3, car:0.5') == {'person': 0.3, 'car': 0.5}
     assert parse_class_conf('') == {}
     with pytest.raises(ValueError, match="'name:value'"):
@@ -94,6 +95,8 @@ def test_runtime_updates_are_validated_against_the_model():
     current = dict(DEFAULTS)
     assert check_update({'conf': 0.6}, current, {}, VRU_NAMES) is None
     assert check_update({'classes': 'person'}, current, {}, VRU_NAMES) is None
+    assert check_update({'classes': 'all'}, current, {}, VRU_NAMES) is None
+    assert thresholds_from({**current, 'classes': 'all'}, {}, VRU_NAMES).classes is None
     assert 'outside' in check_update({'conf': 2.0}, current, {}, VRU_NAMES)
     error = check_update({'classes': 'pedestrian'}, current, {}, VRU_NAMES)
     assert 'pedestrian' in error and 'person' in error  # names the valid classes

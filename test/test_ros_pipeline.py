@@ -16,6 +16,7 @@
 import math
 import time
 
+from fixed_output_model import build_fixed_output_onnx, DEFAULT_BOXES, expected_pixels
 import numpy as np
 import pytest
 from vru_detector import Detector
@@ -25,8 +26,6 @@ from vru_detector.msgs.convert import image_to_numpy, numpy_to_compressed, numpy
 from vru_detector.msgs.messages import make_header, rosbags_message_types
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats, STAGES
-from vru_detector.testing.fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES,
-                                                     expected_pixels)
 
 TYPES = rosbags_message_types()
 H, W = 480, 640
@@ -200,6 +199,10 @@ class RecordingDetector:
     def times(self):
         return self.inner.times
 
+    @property
+    def names(self):
+        return self.inner.names
+
 
 def test_warm_up_runs_the_whole_path_at_camera_size_and_counts_nothing(detector):
     detector.set_thresholds(0.25)
@@ -213,3 +216,38 @@ def test_warm_up_runs_the_whole_path_at_camera_size_and_counts_nothing(detector)
     snap = stats.snapshot(1.0)
     assert (snap.processed, snap.skipped, snap.received) == (0, 0, 0)
     assert labels(pipeline.process(frame(), 101.0)) == ['person', 'car']  # ready afterwards
+
+
+def test_warm_up_runs_tracking_messages_and_drawing_on_boxes_and_leaves_no_track(detector):
+    """A real model finds nothing on the warm-up frame: boxes warm what only boxes run."""
+    from vru_detector.ros.pipeline import WARMUP_TRACK_STEPS
+    from vru_detector.tracker import make_tracker
+
+    pytest.importorskip('trackers', reason='pip install trackers')
+    detector.set_thresholds(1.0)  # like a real model on a blank frame: no detection at all
+    tracker = make_tracker('bytetrack')
+    pipeline = DetectionPipeline(detector, TYPES, PipelineStats(), load_class_config(None),
+                                 tracker=tracker)
+    serialized = []
+    pipeline.warm_up(runs=1, serialize=serialized.append)
+    arrays = [m for m in serialized if hasattr(m, 'detections')]
+    images = [m for m in serialized if hasattr(m, 'encoding')]
+    assert len(arrays) == 1 + WARMUP_TRACK_STEPS and len(images) == 1 + WARMUP_TRACK_STEPS
+    boxes = arrays[-1].detections
+    assert [d.results[0].hypothesis.class_id for d in boxes] == list(detector.names)
+    assert all(d.id for d in boxes)  # the tracker confirmed them: its matching path ran
+    assert tracker.active_tracks == 0 and tracker.resets == 0  # and forgot them
+    detector.set_thresholds(0.25)
+    assert labels(pipeline.process(frame(), 101.0)) == ['person', 'car']
+
+
+def test_settle_heap_collects_and_freezes_what_is_alive():
+    import gc
+
+    from vru_detector.ros.pipeline import settle_heap
+
+    try:
+        assert settle_heap() >= 0.0
+        assert gc.get_freeze_count() > 1000  # the modules and everything else alive now
+    finally:
+        gc.unfreeze()

@@ -15,6 +15,7 @@
 """The node's per-frame pipeline with a tracker: Detection2D.id, stamps, resets, diagnostics."""
 from __future__ import annotations
 
+from fixed_output_model import build_fixed_output_onnx, FixedBox
 import numpy as np
 from optional import requires
 import pytest
@@ -27,7 +28,6 @@ from vru_detector.msgs.messages import (diagnostic_values, diagnostics_msg, make
 from vru_detector.ros.params import PARAMS_BY_NAME
 from vru_detector.ros.pipeline import DetectionPipeline
 from vru_detector.stats import PipelineStats
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox
 from vru_detector.tracker import Tracker
 
 pytestmark = requires('trackers')

@@ -17,9 +17,9 @@ from pathlib import Path
 import sys
 
 import cv2
+from fixed_output_model import build_fixed_output_onnx
 import pytest
 
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'bench'))
 from bench_soak import soak  # noqa: E402, I100 - bench/ goes on sys.path just above

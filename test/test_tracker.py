@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+from fixed_output_model import build_fixed_output_onnx, FixedBox, VRU_NAMES
 import numpy as np
 from optional import requires
 import pytest
@@ -25,7 +26,6 @@ import pytest
 from vru_detector import Detector
 from vru_detector.detections import Detections
 from vru_detector.errors import VruDetectorError
-from vru_detector.testing.fixed_output_model import build_fixed_output_onnx, FixedBox, VRU_NAMES
 from vru_detector.tracker import make_tracker, Tracker, TRACKERS
 
 pytestmark = requires('trackers')  # pip install trackers (a runtime requirement)

@@ -43,7 +43,7 @@ COMMANDS = {
     'evaluate': ('training.evaluate', 'FP32 vs INT8 metrics for several models'),
     'pipeline': ('training.pipeline', 'run every stage from a recipe, resumable'),
 }
-TRAIN_EXTRA = 'install the training extra: pip install -e ".[train]"'
+TRAIN_EXTRA = 'install the training package: pip install -e ./training'
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

@@ -13,12 +13,16 @@
 # limitations under the License.
 
 """
-`vru-train evaluate`: FP32 vs INT8 accuracy of each model, measured by ultralytics' validator.
+`vru-train evaluate`: FP32 vs INT8 accuracy of each model, with 95% intervals.
 
 Each FP32 ONNX is paired with its Q/DQ INT8 sibling (``<stem>_int8.onnx`` as written by
-``vru-train calibrate``, or ``--int8`` in the same order); both run in ONNX Runtime on the CPU
-through ``YOLO(onnx).val`` (the reference metric code: mAP50, mAP50-95, P, R). Writes
-``evaluation.md``, ``evaluation.json`` and ``int8_drop.png``.
+``vru-train calibrate``, or ``--int8`` in the same order). Both go through the street
+benchmark (``vru_detector.replay.benchmark``: the runtime's Detector, intervals resampling
+whole groups, a paired FP32 -> INT8 difference): on ``--data``'s split when given (each image
+its own group), else on the pooled street sources. With ``--data`` they also run through
+``YOLO(onnx).val`` (the reference metric code: mAP50, mAP50-95, P, R; ONNX Runtime, CPU).
+Writes ``evaluation.md``, ``benchmark/<model>/`` and, with ``--data``, ``evaluation.json`` and
+``int8_drop.png``.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from dataclasses import asdict, dataclass
 import json
 import os
 from pathlib import Path
+import sys
 from typing import Sequence
 
 METRICS = ('map50', 'map50_95', 'precision', 'recall')
@@ -202,7 +207,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='FP32 ONNX models; INT8 twins are <stem>_int8.onnx beside them')
     parser.add_argument('--int8', nargs='+',
                         help='INT8 Q/DQ ONNX models, same order as --models (overrides siblings)')
-    parser.add_argument('--data', required=True, help='ultralytics data.yaml')
+    parser.add_argument('--data', help='ultralytics data.yaml (default: the pooled street '
+                        'benchmark: bdd100k_vru, street_vru and the MOT clips)')
+    parser.add_argument('--data-root', help='folder of the benchmark sources (default: '
+                        '$VRU_SHARED_DATA or ../shared/data)')
     parser.add_argument('--split', default='val', help='split to evaluate on')
     parser.add_argument('--conf', type=float, default=0.001,
                         help='score threshold of the validator (ultralytics default 0.001)')
@@ -215,8 +223,40 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f'--int8 has {len(args.int8)} models but --models has {len(fp32)}; '
                          'give one INT8 model per FP32 model, in the same order')
     int8 = [Path(m) for m in args.int8] if args.int8 else [int8_sibling(m) for m in fp32]
-    rows = compare(fp32, int8, Path(args.data), args.split, args.conf)
-    paths = write_report(rows, args.out)
-    print(markdown_table(rows))
-    print(f'wrote {paths["md"]}, {paths["json"]}, {paths["png"]}')
+    from vru_detector.replay.bench_sources import load_sources, load_yolo_dataset, POOLED
+    from vru_detector.replay.benchmark import default_data_root
+    from vru_detector.errors import VruDetectorError
+
+    try:
+        sources = [load_yolo_dataset(args.data, args.split)] if args.data else \
+            load_sources(args.data_root or default_data_root(), POOLED)
+        text = benchmark_pairs(fp32, int8, sources, Path(args.out))
+    except VruDetectorError as exc:  # a missing or unreadable source or model file
+        print(f'vru-train evaluate: {exc}', file=sys.stderr)
+        return 2
+    if args.data:
+        rows = compare(fp32, int8, Path(args.data), args.split, args.conf)
+        paths = write_report(rows, args.out)
+        text += '\n## Ultralytics validator (reference)\n\n' + markdown_table(rows)
+        print(f'wrote {paths["json"]}, {paths["png"]}')
+    (Path(args.out) / 'evaluation.md').write_text('# FP32 vs INT8\n\n' + text)
+    print(text)
+    print(f'wrote {Path(args.out) / "evaluation.md"}')
     return 0
+
+
+def benchmark_pairs(fp32: Sequence[Path], int8: Sequence[Path | None], sources,
+                    out: Path) -> str:
+    """Benchmark each FP32 model with its INT8 twin (paired); return the Markdown."""
+    from vru_detector.replay.bench_report import markdown, write_outputs
+    from vru_detector.replay.benchmark import run_benchmark
+
+    parts = []
+    for f, q in zip(fp32, int8):
+        models = [f] + ([q] if q else [])
+        names = ['FP32'] + (['INT8'] if q else [])
+        result = run_benchmark(models, names=names, loaded=sources)
+        write_outputs(result, out / 'benchmark' / Path(f).stem)
+        body = markdown(result).split('\n', 1)[1].replace('\n## ', '\n### ')
+        parts.append(f'## {Path(f).stem}\n{body}')
+    return '\n'.join(parts)

@@ -31,7 +31,8 @@ Recipe keys beyond those of :mod:`training.recipe` (all optional)::
                 train: {...}}  # schedule: constant, linear (L1) or fade (training/prune)
     export:    {imgsz: null}                 # default: the distill stage's imgsz
     calibrate: {images: 512, method: max, keep_float: 0, seed: 0}
-    evaluate:  {split: val, conf: 0.001, latency_runs: 20}
+    evaluate:  {split: val, conf: 0.001, latency_runs: 20,
+                benchmark: [bdd100k_vru, street_vru, mot_clips]}  # pooled street benchmark
     pipeline:  {stages: [teacher, student, distill, prune, export, calibrate, evaluate]}
 """
 from __future__ import annotations
@@ -55,7 +56,7 @@ SECTION_KEYS = {
               'min_channels', 'fade_end', 'batch', 'imgsz', 'train'},
     'export': {'imgsz'},
     'calibrate': {'images', 'method', 'keep_float', 'seed'},
-    'evaluate': {'split', 'conf', 'latency_runs'},
+    'evaluate': {'split', 'conf', 'latency_runs', 'benchmark'},
     'pipeline': {'stages'},
 }
 
@@ -272,21 +273,59 @@ class Pipeline:
         return self.run.stage('calibrate', inputs, fn)
 
     def evaluate(self, weights: dict[str, Path], fp32: dict[str, Path],
-                 int8: dict[str, Path]) -> dict[str, Any]:
+                 int8: dict[str, Path], deploy: str | None = None) -> dict[str, Any]:
+        from .benchmark_eval import SOURCES
         from .pipeline_report import evaluate_models
 
         cfg = section(self.recipe, 'evaluate')
+        sources = list(cfg.get('benchmark', SOURCES) or [])
+        start = self._start_weights(deploy)
+        imgsz = int(section(self.recipe, 'export').get('imgsz') or self.student_settings.imgsz)
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
             rows = evaluate_models(weights, fp32, int8, self.data, workdir,
                                    split=str(cfg.get('split', 'val')),
                                    conf=float(cfg.get('conf', 0.001)),
                                    latency_runs=int(cfg.get('latency_runs', 20)))
+            verdict = self._benchmark(workdir, sources, start, imgsz, deploy, fp32, int8)
             return StageResult({'report': 'report.md', 'metrics': 'metrics.json'},
-                               {'models': rows})
+                               {'models': rows, 'start_verdict': verdict})
         inputs = {'evaluate': cfg, 'fp32': {k: file_digest(v) for k, v in fp32.items()},
-                  'int8': {k: file_digest(v) for k, v in int8.items()}}
+                  'int8': {k: file_digest(v) for k, v in int8.items()},
+                  'start': _digest(str(start)) if start else None, 'imgsz': imgsz}
         return self.run.stage('evaluate', inputs, fn)
+
+    def _start_weights(self, deploy: str | None) -> Path | None:
+        """Return the pretrained .pt the deployable model started from (None: from scratch)."""
+        settings = self.teacher_settings if deploy == 'teacher' else self.student_settings
+        return Path(settings.weights) if settings.weights else None
+
+    def _benchmark(self, workdir: Path, sources: list[str], start: Path | None, imgsz: int,
+                   deploy: str | None, fp32: dict[str, Path], int8: dict[str, Path]
+                   ) -> dict[str, Any] | None:
+        """
+        Benchmark the start (exported like our models) and the deployable FP32 and INT8.
+
+        Appends the section to report.md; returns the deployable-vs-start verdict.
+        """
+        from .benchmark_eval import run_benchmark_section, start_verdict
+        from .export import export_onnx
+
+        if deploy is None or deploy not in int8:
+            return None
+        models: dict[str, Path] = {}
+        if start is not None:
+            models['start'] = export_onnx(start, workdir / 'start.onnx', imgsz=imgsz)
+        models[f'{deploy}_fp32'] = fp32[deploy]
+        models[f'{deploy}_int8'] = int8[deploy]
+        section_ = run_benchmark_section(models, workdir / 'benchmark', sources)
+        report = workdir / 'report.md'
+        report.write_text(report.read_text() + '\n' + section_['markdown'])
+        result = section_['result']
+        if result is None or start is None:
+            return None
+        return start_verdict(result, 'start', f'{deploy}_int8', self.out / DEPLOYABLE['int8'],
+                             models['start'])
 
     def _data_key(self) -> dict[str, Any]:
         return {'yaml': file_digest(self.data), 'labels': str(self.data.parent / 'labels')}
@@ -321,7 +360,7 @@ class Pipeline:
         if 'evaluate' not in stages:
             return self.run.manifest_path
         self.progress.start('evaluate')
-        self.evaluate(weights, fp32, int8)
+        self.evaluate(weights, fp32, int8, deploy)
         report = self.run.output('evaluate', 'report')
         # the run folder's copy links the plot where it is, in the evaluate stage's folder
         (self.out / 'report.md').write_text(report.read_text().replace(
@@ -385,5 +424,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     rows = (pipeline.run.manifest['stages'].get('evaluate', {}).get('metrics') or {})
     print(final_summary(pipeline.out, report, rows.get('models', []),
-                        pipeline.run.manifest.get('deployed', {}), pipeline.progress.elapsed()))
+                        pipeline.run.manifest.get('deployed', {}), pipeline.progress.elapsed(),
+                        rows.get('start_verdict')))
     return 0

@@ -31,6 +31,8 @@ import re
 import time
 from typing import Any, Mapping, Sequence
 
+from .benchmark_eval import summary_lines
+
 NOISE = tuple(re.compile(p) for p in (
     r"^Freezing layer '",                # every teacher parameter of a KD run (ultralytics)
     r'no model scale passed',            # our yaml names the scale; ultralytics guesses anyway
@@ -94,7 +96,8 @@ class StageProgress:
 
 
 def final_summary(out: Path, report: Path, rows: Sequence[Mapping[str, Any]],
-                  deployed: Mapping[str, Any], elapsed: str) -> str:
+                  deployed: Mapping[str, Any], elapsed: str,
+                  start_verdict: Mapping[str, Any] | None = None) -> str:
     """Return the lines a user reads at the end: mAP50 per model, and the model to deploy."""
     def pct(row: Mapping[str, Any], precision: str) -> str:
         value = (row.get(precision) or {}).get('map50')
@@ -114,4 +117,5 @@ def final_summary(out: Path, report: Path, rows: Sequence[Mapping[str, Any]],
         model = Path(out) / deployed['int8']
         lines += ['', f'deployable model ({deployed.get("model", "?")}, INT8): {model}',
                   f'  try it: vru-detect --model {model} --source IMAGES_OR_VIDEO']
+    lines += summary_lines(start_verdict)
     return '\n'.join(lines)

@@ -153,7 +153,9 @@ def markdown_report(rows: list[dict[str, Any]], data_yaml: Path, split: str) -> 
         f'GFLOPs at {imgsz}x{imgsz}. INT8 drop = (FP32 - INT8) / FP32 mAP50 (positive: INT8 '
         f'worse). P@R: class-mean precision at recall {recall_text}, the highest recall every '
         "model reaches. Latency: median of single-thread inferences through vru_detector's "
-        'ONNX Runtime backend on this machine.', '',
+        'ONNX Runtime backend on this machine. This table has no intervals (one validator '
+        "pass on the recipe's validation split); the street benchmark below gives 95% "
+        'intervals and the paired difference to the pretrained start.', '',
         *lines, '', '![accuracy](accuracy.png)', ''])
 
 

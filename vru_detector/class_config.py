@@ -24,11 +24,16 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import sys
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
 PACKAGE = 'vru_detector'
+DEFAULT_CONF = 0.25  # the score threshold of a class without its own: ultralytics', the node's
+NO_CLASS_CONFIG = 'none'
+CLASS_CONFIG_HELP = ('classes.yaml with per-class colours and score thresholds (e.g. car 0.40), '
+                     "as the node's class_config; default: the package's config/classes.yaml, "
+                     "so results match the live node; 'none': --conf for every class")
 PALETTE = ('#FFE119', '#911EB4', '#42D4F4', '#F032E6', '#BFEF45', '#469990', '#9A6324')
 
 
@@ -102,6 +107,19 @@ def load_class_config(path: Union[str, os.PathLike, None] = None) -> Dict[str, C
 def default_thresholds(styles: Dict[str, ClassStyle]) -> Dict[str, float]:
     """Map class name to its conf, for the classes that set one."""
     return {name: s.conf for name, s in styles.items() if s.conf is not None}
+
+
+def model_thresholds(defaults: Mapping[str, float],
+                     names: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """Keep the file's thresholds (``default_thresholds``) of the classes a model has."""
+    return {k: v for k, v in defaults.items() if names is None or k in names}
+
+
+def load_cli_class_config(value: Optional[str]) -> Dict[str, ClassStyle]:
+    """Read ``--class-config`` of vru-detect / vru-eval-bag: None: the node's; 'none': {}."""
+    if value is not None and value.strip().lower() == NO_CLASS_CONFIG:
+        return {}
+    return load_class_config(value)
 
 
 def color_for(name: str, class_id: int, styles: Dict[str, ClassStyle]) -> Tuple[int, int, int]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .artifact import ArtifactInfo
 from .backends import Backend, load_backend
+from .class_config import DEFAULT_CONF
 from .detections import Detections
 from .errors import VruDetectorError
 from .image import as_bgr8
@@ -91,7 +92,8 @@ class Detector:
     """
 
     def __init__(self, model: str | Path | Backend, backend: str | None = None,
-                 device: str = 'cpu', conf: float = 0.25, iou: float = 0.7, max_det: int = 300,
+                 device: str = 'cpu', conf: float = DEFAULT_CONF, iou: float = 0.7,
+                 max_det: int = 300,
                  class_conf: Mapping[str | int, float] | None = None,
                  classes: Iterable[str | int] | None = None, agnostic_nms: bool = False,
                  **backend_options) -> None:

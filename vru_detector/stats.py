@@ -28,6 +28,8 @@ from typing import Deque, Dict, Mapping, Optional
 
 import numpy as np
 
+from .stamp_gaps import StampGaps
+
 # The node's per-frame stages, in order (the keys of ``stage_p50_ms``); see ros/pipeline.py.
 STAGES = ('conversion', 'preprocess', 'inference', 'postprocess', 'tracking', 'messages',
           'debug_image', 'publish')
@@ -122,6 +124,9 @@ class StatsSnapshot:
     stage_p50_ms: Dict[str, float] = field(default_factory=dict)
     active_tracks: Optional[int] = None  # None: tracking is off
     track_resets: Optional[int] = None   # tracks dropped on a stamp jumping backwards
+    missing_upstream: int = 0            # frames the header stamps say never arrived
+    input_completeness: Optional[float] = None  # received / (received + missing), window
+    stamp_period_ms: float = math.nan    # the camera's period, estimated from the stamps
 
     def as_strings(self) -> Dict[str, str]:
         """Flat key -> value strings (diagnostic_msgs/KeyValue needs strings)."""
@@ -141,6 +146,10 @@ class StatsSnapshot:
             'inference_p95_ms': ms(self.inference_p95_ms),
             'processing_time_p50_ms': ms(self.processing_p50_ms),
             'processing_time_p95_ms': ms(self.processing_p95_ms),
+            'frames_missing_upstream': str(self.missing_upstream),
+            'input_completeness': ('n/a' if self.input_completeness is None
+                                   else f'{self.input_completeness:.3f}'),
+            'input_stamp_period_ms': ms(self.stamp_period_ms),
         }
         for stage, v in self.stage_p50_ms.items():
             values[f'stage_{stage}_p50_ms'] = ms(v)
@@ -159,7 +168,8 @@ class PipelineStats:
     ``dropped`` are frames replaced before inference (newest-frame-wins), ``skipped`` are
     frames that could not be processed (malformed image, bad model output), by reason.
     ``pipeline_ms`` is the time at publish minus the frame's header stamp (on the ROS clock);
-    ``processing`` is the node's own work on the frame, split into ``STAGES``.
+    ``processing`` is the node's own work on the frame, split into ``STAGES``. Frames lost
+    before the node are counted from the gaps in the header stamps (``StampGaps``).
     """
 
     def __init__(self, window_s: float = 5.0, latency_samples: int = 300) -> None:
@@ -175,12 +185,15 @@ class PipelineStats:
         self._last_input: Optional[float] = None
         self.active_tracks: Optional[int] = None
         self.track_resets: Optional[int] = None
+        self.stamp_gaps = StampGaps(window_s)
 
-    def on_input(self, now: float) -> None:
-        """Count an arrived frame."""
+    def on_input(self, now: float, stamp_s: Optional[float] = None) -> None:
+        """Count an arrived frame; its header stamp (seconds, 0/None: unstamped) shows losses."""
         with self._lock:
             self.input_rate.tick(now)
             self._last_input = now
+            if stamp_s:
+                self.stamp_gaps.on_stamp(stamp_s, now)
 
     def on_drop(self, n: int = 1) -> None:
         """Count ``n`` frames replaced by newer ones before inference."""
@@ -236,4 +249,8 @@ class PipelineStats:
                 processing_p95_ms=self.processing_ms.p95,
                 stage_p50_ms={stage: w.p50 for stage, w in self.stage_ms.items()},
                 active_tracks=self.active_tracks, track_resets=self.track_resets,
+                missing_upstream=self.stamp_gaps.missing,
+                input_completeness=self.stamp_gaps.completeness(now),
+                stamp_period_ms=(math.nan if self.stamp_gaps.period_s is None
+                                 else self.stamp_gaps.period_s * 1e3),
             )

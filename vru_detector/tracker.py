@@ -37,6 +37,7 @@ import numpy as np
 
 from .detections import Detections
 from .errors import VruDetectorError
+from .extras import install_hint, MissingExtraError
 
 #: Algorithms offered (``none`` turns tracking off); names are the library's tracker ids.
 TRACKERS = ('none', 'bytetrack', 'sort', 'ocsort')
@@ -49,10 +50,10 @@ DEFAULT_LOST_TRACK_SECONDS = 1.0
 def _library_class(algorithm: str) -> type:
     try:
         import trackers
-    except ImportError as exc:  # pragma: no cover - trackers is a runtime requirement
-        raise VruDetectorError(
-            f'tracker {algorithm!r} needs the "trackers" package ({exc}); install it with '
-            '`pip install trackers`, or set the tracker to "none"') from None
+    except ImportError as exc:
+        raise MissingExtraError(
+            f'tracker {algorithm!r} needs the "tracking" extra ({exc}); install it with '
+            f'`{install_hint("tracking")}`, or set the tracker to "none"') from None
     return {'bytetrack': trackers.ByteTrackTracker, 'sort': trackers.SORTTracker,
             'ocsort': trackers.OCSORTTracker}[algorithm]
 

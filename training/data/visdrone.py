@@ -25,7 +25,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from PIL import Image
 
 from .common import ImageBoxes
 
@@ -39,6 +38,8 @@ def read_visdrone(annotations: Path, images: Path, names: tuple[str, ...],
     if not annotations.is_dir():
         raise ValueError(f'{annotations}: expected the VisDrone annotations folder (one .txt per '
                          'image)')
+    from PIL import Image  # pillow comes with ultralytics; only VisDrone needs image sizes
+
     for txt in sorted(annotations.glob('*.txt')):
         image = next((images / (txt.stem + s) for s in IMAGE_SUFFIXES
                       if (images / (txt.stem + s)).is_file()), None)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""PyTorch backend for ultralytics ``.pt`` checkpoints (needs the ``[train]`` extra)."""
+"""PyTorch backend for ultralytics ``.pt`` checkpoints (torch, ultralytics: ``./training``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,7 +67,7 @@ class TorchBackend(Backend):
         except ImportError as exc:
             raise BackendUnavailableError(
                 f'{path}: .pt models need torch and ultralytics '
-                '(pip install "vru_detector[train]"); '
+                '(pip install -e ./training); '
                 'or export to ONNX with `vru-train export`.') from exc
         path = Path(path)
         if not path.is_file():

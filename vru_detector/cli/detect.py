@@ -19,7 +19,9 @@ Writes ``detections.jsonl`` (one line per frame) and annotated images (or an ann
 to ``--save-dir``, and prints a per-class summary with the mean time of each stage. As in
 ultralytics, an existing ``--save-dir`` is never mixed into: the run goes to ``DIR2``, ``DIR3``,
 ... unless ``--exist-ok`` is given. A frame that cannot be decoded is skipped and named; a run
-in which no frame could be read exits with status 1.
+in which no frame could be read exits with status 1. Score thresholds are the node's: ``--conf``,
+with the per-class ones of config/classes.yaml (``--class-config``), so a bag gives here the
+detections detector_node publishes for it.
 """
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ import cv2
 from tqdm import tqdm
 
 from .help import description, HelpFormatter
+from ..backends import BACKENDS
+from ..class_config import (CLASS_CONFIG_HELP, color_for, DEFAULT_CONF, default_thresholds,
+                            load_cli_class_config, model_thresholds)
 from ..detector import Detector
 from ..errors import InvalidImageError, ModelOutputError, VruDetectorError
 from ..save_dir import new_run_dir
@@ -44,7 +49,8 @@ from ..visualize import draw_detections
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vru-detect', description=description(__doc__, 2),
                                 formatter_class=HelpFormatter)
-    p.add_argument('--model', required=True, help='.onnx (FP32 or INT8 Q/DQ), .engine or .pt')
+    p.add_argument('--model', required=True,
+                   help='.onnx (FP32 or INT8 Q/DQ), .xml (OpenVINO IR), .engine or .pt')
     p.add_argument('--source', required=True, help='image, folder of images, video, or rosbag2')
     p.add_argument('--save-dir', default='runs/detect',
                    help='output folder; if it exists, DIR2, DIR3, ... is used')
@@ -53,10 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
                    'replaced, others stay)')
     p.add_argument('--image-topic', help='image topic when --source is a bag (a bag with one '
                    'image topic still needs it; the error lists them)')
-    p.add_argument('--backend', choices=['onnxruntime', 'tensorrt', 'torch'],
-                   help='inference backend; default: chosen from the model file suffix')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--conf', type=float, default=0.25, help='score threshold')
+    p.add_argument('--backend', choices=BACKENDS,
+                   help='inference backend; default: chosen from the model file suffix (.onnx '
+                   'on the CPU: openvino when installed, else onnxruntime)')
+    p.add_argument('--device', default='cpu',
+                   help='cpu, cuda or cuda:N; gpu or npu (Intel, openvino backend)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='CPU inference threads (onnxruntime, openvino); 0: every core')
+    p.add_argument('--conf', type=float, default=DEFAULT_CONF,
+                   help='score threshold of the classes --class-config gives none')
+    p.add_argument('--class-config', help=CLASS_CONFIG_HELP)
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU threshold')
     p.add_argument('--max-det', type=int, default=300, help='most detections kept per frame')
     p.add_argument('--classes', nargs='+', help='keep only these class names or ids')
@@ -76,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         classes = [_class_key(c) for c in args.classes] if args.classes else None
+        args.styles = load_cli_class_config(args.class_config)
+        options = {'threads': args.threads} if args.threads else {}
         detector = Detector(args.model, backend=args.backend, device=args.device, conf=args.conf,
-                            iou=args.iou, max_det=args.max_det, classes=classes)
+                            iou=args.iou, max_det=args.max_det, classes=classes, **options)
+        detector.set_thresholds(args.conf, model_thresholds(default_thresholds(args.styles),
+                                                            detector.names), classes)
         source = Source(args.source, image_topic=args.image_topic)
         args.fps = source.fps or 30.0  # the tracker's clock where frames carry no stamp
         args.tracker_obj = make_tracker(args.tracker, frame_rate=args.fps)
-    except VruDetectorError as exc:
+    except (VruDetectorError, ValueError) as exc:  # ValueError: a bad --class-config
         print(f'vru-detect: error: {exc}', file=sys.stderr)
         return 2
     save_dir = new_run_dir(args.save_dir, args.exist_ok)
@@ -105,7 +121,8 @@ def _run(args: argparse.Namespace, detector: Detector, source: Source,
     counts: collections.Counter[str] = collections.Counter()
     stage_ms: collections.Counter[str] = collections.Counter()
     frames = skipped = 0
-    annotated = _AnnotatedOutput(save_dir, source, enabled=not args.no_images)
+    annotated = _AnnotatedOutput(save_dir, source, enabled=not args.no_images,
+                                 styles=args.styles)
     with open(save_dir / 'detections.jsonl', 'w') as jsonl, annotated:
         for frame in tqdm(source, total=len(source) or None, desc='vru-detect', unit='frame'):
             if frame.image is None:
@@ -142,14 +159,17 @@ def _run(args: argparse.Namespace, detector: Detector, source: Source,
 class _AnnotatedOutput:
     """Annotated frames as images, or as one video for a video source (closed on exit)."""
 
-    def __init__(self, save_dir: Path, source: Source, enabled: bool = True) -> None:
+    def __init__(self, save_dir: Path, source: Source, enabled: bool = True,
+                 styles: dict | None = None) -> None:
         self.save_dir, self.source, self.enabled = save_dir, source, enabled
+        self.styles = styles or {}  # class colours, as the node draws them
         self.video: cv2.VideoWriter | None = None
 
     def write(self, key: str, image, dets) -> None:
         if not self.enabled:
             return
-        annotated = draw_detections(image, dets)
+        annotated = draw_detections(image, dets,
+                                    color_of=lambda name, k: color_for(name, k, self.styles))
         if self.source.kind != 'video':
             cv2.imwrite(str(self.save_dir / f'{key}.jpg'), annotated)
             return
@@ -173,8 +193,10 @@ def summary(frames: int, skipped: int, counts, stage_ms, detector: Detector,
     """Human-readable end-of-run summary."""
     per_frame = {k: v / max(frames, 1) for k, v in stage_ms.items()}
     info = detector.info
+    own = ', '.join(f'{name} {value:.2f}' for name, value in detector.class_conf.items())
     lines = [f'{frames} frames processed, {skipped} skipped; model {info.source} '
              f'({detector.backend.name}, {info.precision}, input {info.input_shape})',
+             f'score thresholds: {detector.conf:.2f}' + (f' ({own})' if own else ''),
              'mean ms/frame: ' + (', '.join(f'{k[:-3]} {v:.1f}' for k, v in per_frame.items())
                                   or '- (no frame was processed)'),
              'detections: ' + (', '.join(f'{n} {c}' for n, c in counts.most_common()) or 'none'),

@@ -71,6 +71,14 @@ def markdown(result: BenchmarkResult) -> str:
         lines.append(f'| {s["name"]} | {"yes" if s["pooled"] else "**no**"} | {s["frames"]} '
                      f'| {s["groups"]} | {b["person"]} | {b["rider"]} | {b["bicycle"]} '
                      f'| {b["motorcycle"]} | {b["car"]} | {s["note"]} |')
+    if result.person_boxes:
+        folded = ' (riders included)' if result.folded.get('rider') == 'person' else ''
+        lines += ['', f'Person boxes{folded} by height, as scored:', '',
+                  '| scope | ' + ' | '.join(HEIGHT_BUCKETS) + ' | all |',
+                  '|---|' + '---:|' * (len(HEIGHT_BUCKETS) + 1)]
+        for scope, counts in result.person_boxes.items():
+            lines.append(f'| {scope} | ' + ' | '.join(str(counts[h]) for h in HEIGHT_BUCKETS)
+                         + f' | {counts["all"]} |')
     lines += ['', '## Models', '', '| model | file | precision | input | wall s |',
               '|---|---|---|---|---:|']
     for m in result.models:
@@ -94,18 +102,18 @@ def markdown(result: BenchmarkResult) -> str:
                 cells = [f'{cell(d[k], k, True)} {SHORT[d[k].verdict(h)]}'
                          for k, _, h in METRICS]
                 lines.append(f'| {model} | ' + ' | '.join(cells) + ' |')
-    if len(result.models) > 1 and POOLED_SCOPE in result.differences:
-        lines += ['', '## Verdict (pooled person AP50)', '']
-        ref = result.models[0]['name']
-        for model in result.differences[POOLED_SCOPE]:
+    if len(result.models) > 1:
+        lines += ['', f'## Verdict ({result.main_scope} person AP50)', '']
+        for model in result.differences[result.main_scope]:
             lines.append(f'- {verdict_sentence(result, model)}')
     return '\n'.join(lines) + '\n'
 
 
 def verdict_sentence(result: BenchmarkResult, model: str, metric: str = 'person_ap50',
-                     scope: str = POOLED_SCOPE) -> str:
+                     scope: str | None = None) -> str:
     """Say it plainly: '<model> is worse than <ref>: person AP50 -2.1 [-3.5, -0.6] points'."""
     ref = result.models[0]['name']
+    scope = scope or result.main_scope
     d = result.difference(model, metric, scope)
     verdict = result.verdict(model, metric, scope)
     label = next(lbl for k, lbl, _ in METRICS if k == metric)

@@ -39,7 +39,7 @@ import numpy as np
 from .coco_eval import coco_iou
 from .errors import LabelFormatError
 from .mot_labels import read_mot_gt
-from .truth import FrameTruth
+from .truth import FrameTruth, map_class
 from .yolo_labels import dataset_names, find_image, read_yolo_labels
 
 # The benchmark's classes: the student's VRU classes, in its class-id order.
@@ -191,6 +191,40 @@ def load_clips(root: Path, clips: Sequence[str] = CLIPS) -> BenchSource:
             'sampled every ' + ', '.join(f'{k} {v}' for k, v in spacing.items()) +
             f' frames (median IoU of a person with itself between samples < {NOVEL_VIEW_IOU})')
     return BenchSource('mot_clips', frames, True, note, spacing)
+
+
+def load_yolo_dataset(data_yaml: str | Path, split: str = 'val') -> BenchSource:
+    """
+    Load any ultralytics data.yaml split as a source (each image its own group, not pooled).
+
+    Classes are matched to BENCH_CLASSES by name; the dataset labels the ones it names.
+    """
+    import yaml
+
+    data_yaml = _need(Path(data_yaml), 'the data.yaml given')
+    try:
+        data = yaml.safe_load(data_yaml.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise LabelFormatError(f'{data_yaml}: unreadable data.yaml ({exc})') from None
+    if not isinstance(data, dict) or not isinstance(data.get(split), str):
+        raise LabelFormatError(f'{data_yaml}: no {split!r} entry (a folder of images)')
+    root = data_yaml.parent / str(data.get('path') or '')
+    images = _need(root / data[split], f'the {split} images of {data_yaml}')
+    parts = list(images.parts)
+    if 'images' not in parts:
+        raise LabelFormatError(f'{images}: expected an .../images/<split> folder (labels in '
+                               '.../labels/<split>)')
+    i = len(parts) - 1 - parts[::-1].index('images')
+    labels = _need(Path(*parts[:i], 'labels', *parts[i + 1:]), f'the labels of {images}')
+    names = data.get('names')
+    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names or [])
+    truth = read_yolo_labels(labels, BENCH_CLASSES, images, source_names=names)
+    hit = {map_class(str(n), BENCH_CLASSES, str(data_yaml)) for n in names}
+    labelled = tuple(c for i, c in enumerate(BENCH_CLASSES) if i in hit)
+    name = f'{data_yaml.parent.name}:{split}'
+    frames = [BenchFrame(name, f.key, f.key, f, labelled, image_path=find_image(images, f.key))
+              for f in truth.frames]
+    return BenchSource(name, frames, False, f'{data_yaml} {split}; each image its own group')
 
 
 LOADERS = {'bdd100k_vru': load_bdd, 'street_vru': load_street, 'mot_clips': load_clips,

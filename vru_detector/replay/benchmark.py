@@ -25,7 +25,7 @@ different. The pooled figure is one COCO evaluation over all pooled frames, not 
 per-source figures; coco_vru is reported apart and never pooled.
 
 Python API: :func:`run_benchmark` (models -> :class:`BenchmarkResult`); command line:
-``python -m vru_detector.replay.benchmark MODEL [MODEL ...] --out DIR``.
+``vru-benchmark MODEL [MODEL ...] --out DIR`` (or ``python -m vru_detector.replay.benchmark``).
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ from .metrics import ReplayMetrics
 from .truth import FrameTruth, map_class
 from .weighted_metrics import HEIGHT_BUCKETS, WeightedReplay
 from ..errors import VruDetectorError
+from ..extras import require
 
 POOLED_SCOPE = 'pooled'
 EVAL_CONF = 0.001        # detections kept for AP (the validators' threshold)
@@ -58,15 +59,19 @@ METRICS = (('person_ap50', 'person AP50', True), ('map50', 'mAP50', True),
 FOLD = {'rider': 'person'}   # a class a model lacks is scored as this one (COCO's convention)
 
 
+def default_data_root() -> str:
+    """Folder of the benchmark sources: $VRU_SHARED_DATA, else ../shared/data (repo layout)."""
+    return os.environ.get('VRU_SHARED_DATA', '../shared/data')
+
+
 def node_thresholds(names: Sequence[str]) -> np.ndarray:
     """Return the node's default score threshold per class (detector.yaml conf, classes.yaml)."""
-    from ..class_config import load_class_config
-    from ..ros.params import PARAMS
+    from ..class_config import (DEFAULT_CONF, default_thresholds, load_class_config,
+                                model_thresholds)
+    from ..detector import class_thresholds
 
-    conf = next(p.default for p in PARAMS if p.name == 'conf')
-    styles = load_class_config()
-    return np.array([styles[n].conf if n in styles and styles[n].conf is not None else conf
-                     for n in names], np.float64)
+    own = model_thresholds(default_thresholds(load_class_config()), names)
+    return class_thresholds(list(names), DEFAULT_CONF, own).astype(np.float64)
 
 
 @dataclass
@@ -96,18 +101,24 @@ class BenchmarkResult:
     seed: int
     level: float
     runs: list[ModelRun] = field(default_factory=list, repr=False)
+    person_boxes: dict[str, dict[str, int]] = field(default_factory=dict)  # scope -> height
+
+    @property
+    def main_scope(self) -> str:
+        """'pooled' when several sources are pooled, else the first (only) source."""
+        return POOLED_SCOPE if POOLED_SCOPE in self.figures else next(iter(self.figures))
 
     def figure(self, model: str, metric: str = 'person_ap50',
-               scope: str = POOLED_SCOPE) -> Interval:
-        return self.figures[scope][model][metric]
+               scope: str | None = None) -> Interval:
+        return self.figures[scope or self.main_scope][model][metric]
 
     def difference(self, model: str, metric: str = 'person_ap50',
-                   scope: str = POOLED_SCOPE) -> Interval:
-        """Paired ``model - first model`` interval."""
-        return self.differences[scope][model][metric]
+                   scope: str | None = None) -> Interval:
+        """Paired ``model - first model`` interval (default scope: ``main_scope``)."""
+        return self.differences[scope or self.main_scope][model][metric]
 
     def verdict(self, model: str, metric: str = 'person_ap50',
-                scope: str = POOLED_SCOPE) -> str:
+                scope: str | None = None) -> str:
         higher = next(h for k, _, h in METRICS if k == metric)
         return self.difference(model, metric, scope).verdict(higher)
 
@@ -126,8 +137,8 @@ class BenchmarkResult:
                 'sources': self.sources, 'models': self.models,
                 'figures': table(self.figures), 'differences': table(self.differences),
                 'verdicts': verdicts, 'resamples': self.resamples, 'seed': self.seed,
-                'level': self.level, 'pooled_sources': [s['name'] for s in self.sources
-                                                        if s['pooled']]}
+                'level': self.level, 'person_boxes_by_height': self.person_boxes,
+                'pooled_sources': [s['name'] for s in self.sources if s['pooled']]}
 
 
 def class_plan(model_names: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -257,7 +268,7 @@ def _statistics(w: WeightedReplay) -> dict[str, Callable[[np.ndarray], np.ndarra
     return stats
 
 
-def run_benchmark(models: Sequence, data_root: str | Path = '../shared/data',
+def run_benchmark(models: Sequence, data_root: str | Path | None = None,
                   sources: Sequence[str] = SOURCES, names: Sequence[str] | None = None,
                   resamples: int = RESAMPLES, seed: int = SEED, progress: bool = True,
                   loaded: Sequence[BenchSource] | None = None) -> BenchmarkResult:
@@ -269,7 +280,8 @@ def run_benchmark(models: Sequence, data_root: str | Path = '../shared/data',
     """
     if not models:
         raise ValueError('give at least one model')
-    srcs = list(loaded) if loaded is not None else load_sources(data_root, sources)
+    srcs = list(loaded) if loaded is not None else \
+        load_sources(data_root or default_data_root(), sources)
     frames = [f for s in srcs for f in s.frames]
     labels = _names_for(models, names)
     detectors = [_load_detector(m, EVAL_CONF) for m in models]
@@ -294,10 +306,15 @@ def summarize(runs: Sequence[ModelRun], srcs: Sequence[BenchSource], folded: dic
     labelled = _labelled(frames, classes, folded)
     figures: dict = {}
     differences: dict = {}
+    person_boxes: dict = {}
     for scope, positions in scopes_of(srcs).items():
         groups = [f'{frames[p].source}/{frames[p].group}' for p in positions]
-        stats = [_statistics(WeightedReplay(r.metrics, thresholds, labelled[positions],
-                                            positions)) for r in runs]
+        replays = [WeightedReplay(r.metrics, thresholds, labelled[positions], positions)
+                   for r in runs]
+        person = replays[0].class_index('person')
+        person_boxes[scope] = {h: replays[0].gt_count(person, h) for h in HEIGHT_BUCKETS}
+        person_boxes[scope]['all'] = replays[0].gt_count(person)
+        stats = [_statistics(w) for w in replays]
         figures[scope] = {r.name: {k: interval(st[k], groups, n_resamples=resamples, seed=seed)
                                    for k, _, _ in METRICS} for r, st in zip(runs, stats)}
         differences[scope] = {
@@ -314,7 +331,7 @@ def summarize(runs: Sequence[ModelRun], srcs: Sequence[BenchSource], folded: dic
                   for r in runs]
     return BenchmarkResult(tuple(classes), folded, dict(zip(classes, map(float, thresholds))),
                            source_info, model_info, figures, differences, resamples, seed,
-                           LEVEL, list(runs))
+                           LEVEL, list(runs), person_boxes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -325,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='ONNX (FP32 / INT8 Q/DQ) or .pt models; the first is the reference '
                         'of the paired differences')
     p.add_argument('--names', nargs='+', help='display names, one per model (default: stems)')
-    p.add_argument('--data-root', default=os.environ.get('VRU_SHARED_DATA', '../shared/data'),
+    p.add_argument('--data-root', default=default_data_root(),
                    help='folder holding bdd100k_vru, street_vru, videos, coco_vru '
                         '(default: $VRU_SHARED_DATA or ../shared/data)')
     p.add_argument('--sources', nargs='+', default=list(SOURCES), choices=SOURCES,
@@ -347,6 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f'(default {RESAMPLES})', file=sys.stderr)
         return 2
     try:
+        require('eval', 'vru-benchmark')
         result = run_benchmark(args.models, args.data_root, args.sources, args.names,
                                args.resamples, args.seed, not args.quiet)
     except (MissingSourceError, LabelFormatError, VruDetectorError, ImportError,

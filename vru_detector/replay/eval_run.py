@@ -28,7 +28,7 @@ import numpy as np
 
 from .bag_images import BagFrame, BagImages
 from .errors import BagReadError
-from .metrics import ReplayMetrics
+from .metrics import Conf, ReplayMetrics
 from .realtime import simulate_single_slot
 from .truth import FrameTruth
 from .truth_lookup import TruthLookup
@@ -123,7 +123,7 @@ def latency_summary(run: EvalRun) -> dict:
             'detector_fps': round(1000.0 / det_mean, 3) if det_mean else None}
 
 
-def realtime_summary(run: EvalRun, conf: float) -> dict | None:
+def realtime_summary(run: EvalRun, conf: Conf) -> dict | None:
     if len(run.timings) < 2:
         return None
     arrival = [t.log_ns for t in run.timings]

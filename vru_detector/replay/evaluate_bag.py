@@ -22,14 +22,20 @@ bag) by frame key, header stamp or frame index, and writes to ``--out``: metrics
 PR curves, confusion matrix, a grid of the worst frames, optionally a Foxglove/RViz bag with
 images + predictions + ground truth. ``--realtime`` replays the recorded arrival times against
 the measured latency and reports which frames a live node (single slot, newest frame wins)
-would have dropped, and the recall left after those drops.
+would have dropped, and the recall left after those drops. The operating point is the node's:
+``--conf`` with the per-class thresholds of config/classes.yaml (``--class-config``).
 
     vru-eval-bag drive/ --model student_int8.onnx --image-topic /camera/image_raw \\
         --gt-topic /ground_truth/detections --out eval/ --realtime
+
+Several bags, a folder of bags or a list file evaluate each bag as a Ray task (local by
+default, ``--address`` for a cluster, ``--workers 0`` for none) and add the pooled figures over
+every frame; ``--baseline-model`` gates the model on the corpus (see ``fleet``).
 """
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 import sys
 from typing import Any, Sequence
@@ -39,17 +45,22 @@ import numpy as np
 from .bag_images import BagImages
 from .errors import BagReadError, LabelFormatError
 from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
-from .metrics import ReplayMetrics, VRU_CLASSES
+from .fleet_inputs import is_fleet_input
+from .metrics import Conf, conf_text, describe_conf, ReplayMetrics, VRU_CLASSES
 from .prediction_bag import PredictionBagWriter
 from .replay_intervals import BLOCK_S, replay_intervals
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
 from .truth_lookup import TruthLookup
+from ..backends import BACKENDS
+from ..class_config import (CLASS_CONFIG_HELP, DEFAULT_CONF, default_thresholds,
+                            load_cli_class_config, model_thresholds)
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
+from ..extras import require
 from ..tracker import DEFAULT_TRACKER, TRACKERS
 
 
-def worst_frames(bag: Path, topic: str, run: EvalRun, conf: float, count: int) -> list:
+def worst_frames(bag: Path, topic: str, run: EvalRun, conf: Conf, count: int) -> list:
     """(title, annotated image) of the frames with most misses (VRU x2) + false alarms."""
     from .report import annotate_errors
 
@@ -82,7 +93,7 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
                  lookup: TruthLookup) -> dict:
     from . import report
 
-    conf = args.conf
+    conf = args.operating
     metrics = run.metrics.summary(conf)
     metrics['bag'] = str(args.bag)
     metrics['run'] = {
@@ -119,7 +130,7 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
     return metrics
 
 
-def headline(metrics: dict, conf: float, out: Path) -> str:
+def headline(metrics: dict, conf: float | dict, out: Path) -> str:
     """One line of results; a value that cannot exist says why instead of printing None."""
     def value(v: Any, why: str) -> str:
         return why if v is None else (f'{v:.3f}' if isinstance(v, float) else str(v))
@@ -128,14 +139,29 @@ def headline(metrics: dict, conf: float, out: Path) -> str:
     no_truth = '- (no ground-truth boxes)'
     return (f'{metrics["frames"]} frames: mAP50-95 {value(coco["mAP50_95"], no_truth)}, mAP50 '
             f'{value(coco["mAP50"], no_truth)}, '
-            f'P {value(op["precision"], f"- (no detection scored >= {conf})")} '
-            f'R {value(op["recall"], no_truth)} at conf {conf}; report in {out}')
+            f'P {value(op["precision"], f"- (no detection scored >= {conf_text(conf)})")} '
+            f'R {value(op["recall"], no_truth)} at conf {conf_text(conf)}; report in {out}')
+
+
+def operating_thresholds(args: argparse.Namespace, names: Sequence[str]) -> np.ndarray:
+    """Return the node's score threshold of each class: ``--conf``, ``--class-config``'s."""
+    from ..detector import class_thresholds
+
+    own = model_thresholds(default_thresholds(load_cli_class_config(args.class_config)), names)
+    thresholds = class_thresholds(list(names), args.conf, own)
+    if not args.eval_conf <= thresholds.min():
+        raise VruDetectorError(
+            f'operating thresholds {conf_text(describe_conf(thresholds, names))} must be at '
+            f'least --eval-conf {args.eval_conf}: mAP detections feed the operating point')
+    return thresholds
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vru-eval-bag', description=description(__doc__, 2),
                                 formatter_class=HelpFormatter)
-    p.add_argument('bag', type=Path, help='rosbag2 folder (mcap or sqlite3)')
+    p.add_argument('bag', type=Path, nargs='+',
+                   help='rosbag2 folder (mcap or sqlite3); several bags, a folder of bags or a '
+                   'text file listing one bag per line evaluate them all (see --workers)')
     p.add_argument('--model', type=Path, required=True, help='.onnx / .engine / .pt')
     p.add_argument('--image-topic', required=True, help='sensor_msgs Image or CompressedImage')
     gt = p.add_mutually_exclusive_group(required=True)
@@ -149,14 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--match', choices=('auto', 'key', 'index', 'stamp'), default='auto',
                    help='how label files map to frames: the frame keys vru-make-bag stored, '
                    'else frame order (auto); --gt-topic always matches header stamps')
-    p.add_argument('--conf', type=float, default=0.25, help='operating score threshold')
+    p.add_argument('--conf', type=float, default=DEFAULT_CONF,
+                   help='operating score threshold of the classes --class-config gives none')
+    p.add_argument('--class-config', help=CLASS_CONFIG_HELP)
     p.add_argument('--eval-conf', type=float, default=0.001,
                    help='score threshold of the detections that feed mAP (COCO style)')
     p.add_argument('--iou', type=float, default=0.7, help='NMS IoU')
-    p.add_argument('--backend', choices=('onnxruntime', 'tensorrt', 'torch'),
-                   help='inference backend; default: chosen from the model file suffix')
-    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    p.add_argument('--threads', type=int, help='ONNX Runtime intra-op threads (default: all)')
+    p.add_argument('--backend', choices=BACKENDS,
+                   help='inference backend; default: chosen from the model file suffix (.onnx '
+                   'on the CPU: openvino when installed, else onnxruntime)')
+    p.add_argument('--device', default='cpu',
+                   help='cpu, cuda or cuda:N; gpu or npu (Intel, openvino backend)')
+    p.add_argument('--threads', type=int, help='CPU inference threads (onnxruntime, openvino; '
+                   'default: all; 1 per bag with many bags)')
     p.add_argument('--max-frames', type=int, help='evaluate only the first N frames')
     p.add_argument('--realtime', action='store_true',
                    help='simulate live replay at the recorded rate: dropped frames, recall')
@@ -171,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
                         '(frames of one drive are not independent)')
     p.add_argument('--worst', type=int, default=9, help='frames in the worst-frames grid')
     p.add_argument('--no-progress', action='store_true', help='no progress bar (for logs)')
+    fleet = p.add_argument_group('many bags (a folder or list of bags, or several BAG arguments)')
+    fleet.add_argument('--workers', type=int, default=os.cpu_count() or 1,
+                       help='Ray workers on this machine, one bag per task and --threads CPUs '
+                       'each (default: all cores); 0: no Ray, one bag after another here')
+    fleet.add_argument('--address', help='join this Ray cluster (e.g. ray://head:10001 or '
+                       'auto) instead of starting a local one')
+    fleet.add_argument('--baseline-model', type=Path,
+                       help='also evaluate this model; print the paired difference per bag and '
+                       'pooled, and exit 3 when --model is significantly worse on person recall '
+                       'or AP50 (95%% bootstrap interval over bags entirely below 0)')
     return p
 
 
@@ -178,16 +219,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..detector import Detector
 
     args = build_parser().parse_args(argv)
+    if is_fleet_input(args.bag) or args.baseline_model is not None:
+        from .fleet import run_fleet
+
+        return run_fleet(args)
+    args.bag = args.bag[0]
     try:
+        require('eval', 'vru-eval-bag')
         options = {} if args.threads is None else {'threads': args.threads}
         detector = Detector(args.model, backend=args.backend, device=args.device,
                             conf=args.eval_conf, iou=args.iou, max_det=300, **options)
-        if not args.eval_conf <= args.conf <= 1:
-            raise VruDetectorError(f'--conf {args.conf} must be within [--eval-conf '
-                                   f'{args.eval_conf}, 1]: mAP detections feed the operating '
-                                   'point')
+        args.operating = operating_thresholds(args, detector.names)
         frames = BagImages(args.bag, args.image_topic).__enter__()
-    except (VruDetectorError, LabelFormatError) as exc:
+    except (VruDetectorError, LabelFormatError, ValueError) as exc:  # ValueError: class config
         print(f'vru-eval-bag: error: {exc}', file=sys.stderr)
         return 2
     writer = None
@@ -200,13 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         recorder = None
         if args.tracking:
             check_identities(lookup)
-            recorder = TrackingRecorder(args.conf)
+            recorder = TrackingRecorder(args.operating)
         args.out.mkdir(parents=True, exist_ok=True)
         if args.write_bag:
             bag_out = args.out / 'replay_bag'
             if bag_out.exists():
                 raise VruDetectorError(f'{bag_out} exists; remove it or choose another --out')
-            writer = PredictionBagWriter(bag_out, detector.names, args.conf)
+            writer = PredictionBagWriter(bag_out, detector.names, args.operating)
         run = run_evaluation(frames, detector, lookup, EvalRun(ReplayMetrics(detector.names)),
                              args.max_frames, not args.no_progress, chain(writer, recorder))
     except (VruDetectorError, LabelFormatError, OSError) as exc:
@@ -218,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer.close()
     frames.close()
     metrics = write_report(args.out, run, args, detector, lookup)
-    print(headline(metrics, args.conf, args.out))
+    print(headline(metrics, describe_conf(args.operating, detector.names), args.out))
     if recorder is not None and recorder.index:
         for mode, r in add_tracking(args.out, metrics, recorder, args.tracking).items():
             if isinstance(r, dict) and 'metrics' in r:

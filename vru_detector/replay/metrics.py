@@ -17,13 +17,14 @@ Everything measured on a replay: COCO mAP, operating-point P/R/F1, misses, false
 
 :class:`ReplayMetrics` takes one frame at a time (ground truth + detections at a low score
 threshold) so a run that stops on a corrupt frame can still report what it saw. The operating
-point (the score threshold the node uses) is applied afterwards, on the same matching as mAP.
+point (the score thresholds the node uses: one score, or one per class as config/classes.yaml
+gives them) is applied afterwards, on the same matching as mAP.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from typing import Sequence
+from typing import Sequence, Union
 
 import numpy as np
 
@@ -32,6 +33,28 @@ from .coco_eval import (accumulate, AREA_RANGES, box_area, coco_iou, CocoResult,
 from .ground_truth import FrameTruth
 
 VRU_CLASSES = ('person', 'rider', 'bicycle', 'motorcycle')
+Conf = Union[float, np.ndarray]  # one score threshold, or one per class id
+
+
+def threshold_at(conf: Conf, class_ids: np.ndarray | int) -> np.ndarray | float:
+    """Return the operating threshold of each box of ``class_ids``."""
+    return np.asarray(conf)[class_ids] if np.ndim(conf) else conf
+
+
+def describe_conf(conf: Conf, names: Sequence[str]) -> float | dict:
+    """``conf`` for JSON and reports: the number, or class name -> threshold."""
+    if not np.ndim(conf):
+        return float(conf)
+    return {name: round(float(c), 4) for name, c in zip(names, np.asarray(conf))}
+
+
+def conf_text(conf: float | dict | str) -> str:
+    """Write an operating threshold as people read it: '0.25', or '0.25 (car 0.4)'."""
+    if not isinstance(conf, dict):
+        return str(conf)
+    common = max(set(conf.values()), key=list(conf.values()).count)
+    own = ', '.join(f'{name} {value:g}' for name, value in conf.items() if value != common)
+    return f'{common:g}' + (f' ({own})' if own else '')
 
 
 @dataclass
@@ -97,34 +120,57 @@ class ReplayMetrics:
         self.frames.append(rec)
         return rec
 
+    @classmethod
+    def pooled(cls, parts: Sequence[ReplayMetrics]) -> ReplayMetrics:
+        """
+        One evaluation over every frame of ``parts`` (bags), in order: pooled, not averaged.
+
+        The per-frame matching is kept, so this equals feeding all the frames to one instance.
+        """
+        if not parts:
+            raise ValueError('no metrics to pool')
+        out = cls(parts[0].names, parts[0].max_dets)
+        for part in parts:
+            if part.names != out.names or part.max_dets != out.max_dets:
+                raise ValueError(f'cannot pool metrics of classes {part.names} with {out.names}')
+            out.frames.extend(part.frames)
+            for k, evals in enumerate(part.evals):
+                out.evals[k].extend(evals)
+        return out
+
     # ------------------------------------------------------------------ results
     def coco(self) -> CocoResult:
         return accumulate(self.evals, self.names)
 
-    def operating_point(self, conf: float, lost: set[int] | frozenset[int] = frozenset()
-                        ) -> dict:
+    def operating_point(self, conf: Conf, lost: set[int] | frozenset[int] = frozenset(),
+                        size_classes: Sequence[str] | None = None) -> dict:
         """
         Precision / recall / F1 per class and overall (micro) at score >= conf, IoU 0.5.
 
         ``lost``: positions of frames whose detections never came out (dropped by a live node):
-        their objects count as missed and their detections not at all.
+        their objects count as missed and their detections not at all. ``size_classes``: the
+        classes whose boxes ``recall_by_size`` counts (default: every class).
         """
         k_n = len(self.names)
+        sized = np.array([size_classes is None or n in size_classes for n in self.names])
         tp, fp, fn = np.zeros(k_n), np.zeros(k_n), np.zeros(k_n)
         by_size = {'small': [0, 0], 'medium': [0, 0], 'large': [0, 0]}  # [found, missed]
         for pos, rec in enumerate(self.frames):
             if pos in lost:
                 np.add.at(fn, rec.truth.class_ids[~rec.truth.ignore], 1)
-                for area in box_area(rec.truth.xyxy[~rec.truth.ignore]):
+                for area in box_area(rec.truth.xyxy[~rec.truth.ignore
+                                                    & sized[rec.truth.class_ids]]):
                     by_size[size_bucket(float(area))][1] += 1
                 continue
-            above = rec.scores >= conf
+            above = rec.scores >= threshold_at(conf, rec.class_ids)
             counted = above & ~rec.det_on_ignore
             np.add.at(tp, rec.class_ids[counted & rec.det_tp], 1)
             np.add.at(fp, rec.class_ids[counted & ~rec.det_tp], 1)
             real = ~rec.truth.ignore
-            np.add.at(fn, rec.truth.class_ids[real & (rec.gt_score < conf)], 1)
-            for area, hit in zip(box_area(rec.truth.xyxy[real]), rec.gt_score[real] >= conf):
+            found = rec.gt_score >= threshold_at(conf, rec.truth.class_ids)
+            np.add.at(fn, rec.truth.class_ids[real & ~found], 1)
+            real &= sized[rec.truth.class_ids]
+            for area, hit in zip(box_area(rec.truth.xyxy[real]), found[real]):
                 by_size[size_bucket(float(area))][0 if hit else 1] += 1
 
         def prf(t: float, f: float, n: float) -> dict:
@@ -136,7 +182,7 @@ class ReplayMetrics:
 
         vru = [i for i, n in enumerate(self.names) if n in VRU_CLASSES]
         return {
-            'conf': conf,
+            'conf': describe_conf(conf, self.names),
             'all': prf(tp.sum(), fp.sum(), fn.sum()),
             'vru': prf(tp[vru].sum(), fp[vru].sum(), fn[vru].sum()) if vru else None,
             'by_class': {n: prf(tp[i], fp[i], fn[i]) for i, n in enumerate(self.names)},
@@ -172,13 +218,13 @@ class ReplayMetrics:
         out['mean'] = mean
         return out
 
-    def missed(self, conf: float, classes: Sequence[str] = VRU_CLASSES) -> list[dict]:
+    def missed(self, conf: Conf, classes: Sequence[str] = VRU_CLASSES) -> list[dict]:
         """Every ground-truth VRU not found at score >= conf (IoU 0.5), by frame."""
         wanted = [i for i, n in enumerate(self.names) if n in classes]
         out = []
         for rec in self.frames:
             miss = np.isin(rec.truth.class_ids, wanted) & ~rec.truth.ignore & \
-                (rec.gt_score < conf)
+                (rec.gt_score < threshold_at(conf, rec.truth.class_ids))
             if miss.any():
                 boxes = rec.truth.xyxy[miss]
                 out.append({'frame': rec.index, 'key': rec.key, 'stamp_ns': rec.stamp_ns,
@@ -191,18 +237,19 @@ class ReplayMetrics:
                                                    rec.gt_score[miss])]})
         return out
 
-    def frame_errors(self, conf: float) -> list[tuple[int, int, int, int]]:
+    def frame_errors(self, conf: Conf) -> list[tuple[int, int, int, int]]:
         """(frame position, missed VRUs, other misses, false alarms) per frame at ``conf``."""
         vru = [i for i, n in enumerate(self.names) if n in VRU_CLASSES]
         out = []
         for pos, rec in enumerate(self.frames):
-            miss = ~rec.truth.ignore & (rec.gt_score < conf)
+            miss = ~rec.truth.ignore & (rec.gt_score < threshold_at(conf, rec.truth.class_ids))
             vru_miss = int((miss & np.isin(rec.truth.class_ids, vru)).sum())
-            fa = int(((rec.scores >= conf) & ~rec.det_tp & ~rec.det_on_ignore).sum())
+            above = rec.scores >= threshold_at(conf, rec.class_ids)
+            fa = int((above & ~rec.det_tp & ~rec.det_on_ignore).sum())
             out.append((pos, vru_miss, int(miss.sum()) - vru_miss, fa))
         return out
 
-    def confusion_matrix(self, conf: float, iou: float = 0.5) -> np.ndarray:
+    def confusion_matrix(self, conf: Conf, iou: float = 0.5) -> np.ndarray:
         """
         [K+1, K+1] counts, rows = predicted class, columns = true class; last = background.
 
@@ -212,7 +259,7 @@ class ReplayMetrics:
         k_n = len(self.names)
         mat = np.zeros((k_n + 1, k_n + 1), np.int64)
         for rec in self.frames:
-            keep_d = (rec.scores >= conf) & ~rec.det_on_ignore
+            keep_d = (rec.scores >= threshold_at(conf, rec.class_ids)) & ~rec.det_on_ignore
             dx, dc = rec.xyxy[keep_d], rec.class_ids[keep_d]
             real = ~rec.truth.ignore
             gx, gc = rec.truth.xyxy[real], rec.truth.class_ids[real]
@@ -235,7 +282,7 @@ class ReplayMetrics:
                     mat[dc[d], k_n] += 1
         return mat
 
-    def summary(self, conf: float) -> dict:
+    def summary(self, conf: Conf) -> dict:
         """All metrics as JSON-ready dict (NaN -> null)."""
         coco = self.coco()
         cs = coco.summary()

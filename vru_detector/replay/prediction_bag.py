@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .bag_images import BagFrame
+from .metrics import Conf, threshold_at
 from .truth import FrameTruth
 
 
 class PredictionBagWriter:
     """An mcap bag with the frames (JPEG), predictions and ground truth, for Foxglove / RViz."""
 
-    def __init__(self, path: Path, names: Sequence[str], conf: float) -> None:
+    def __init__(self, path: Path, names: Sequence[str], conf: Conf) -> None:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         from .make_bag import sensor_qos
@@ -56,7 +57,7 @@ class PredictionBagWriter:
         hdr = header(ts, frame.stamp_ns, frame.frame_id)
         msg, msgtype = image_message(ts, frame.image, hdr, compressed=True, jpeg_quality=85)
         self.writer.write(self.img, frame.log_ns, ts.serialize_cdr(msg, msgtype))
-        keep = dets.scores >= self.conf
+        keep = dets.scores >= threshold_at(self.conf, dets.class_ids)
         pred = detection_array(ts, hdr, dets.xyxy[keep],
                                [self.names[c] for c in dets.class_ids[keep]], dets.scores[keep])
         self.writer.write(self.pred, frame.log_ns, ts.serialize_cdr(pred, det_type))

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
-from .metrics import FrameRecord
+from .metrics import Conf, conf_text, FrameRecord, threshold_at
 
 MISS_BGR = (0, 0, 255)         # red: a ground-truth object nobody found
 FALSE_ALARM_BGR = (0, 165, 255)  # orange: a detection with no object under it
@@ -109,13 +109,13 @@ def plot_confusion(matrix: np.ndarray, labels: Sequence[str], path: Path) -> Pat
 
 
 def annotate_errors(image: np.ndarray, rec: FrameRecord, names: Sequence[str],
-                    conf: float) -> np.ndarray:
+                    conf: Conf) -> np.ndarray:
     """Draw misses (red), false alarms (orange) and hits (green) on a copy of the frame."""
     out = image.copy()
     thick = max(2, round(max(out.shape[:2]) / 400))
     for box, cls, ign, score in zip(rec.truth.xyxy, rec.truth.class_ids, rec.truth.ignore,
                                     rec.gt_score):
-        if ign or score >= conf:
+        if ign or score >= threshold_at(conf, cls):
             continue
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         cv2.rectangle(out, (x1, y1), (x2, y2), MISS_BGR, thick)
@@ -123,7 +123,7 @@ def annotate_errors(image: np.ndarray, rec: FrameRecord, names: Sequence[str],
                     0.5 * thick / 2, MISS_BGR, max(1, thick // 2))
     for box, cls, score, tp, ign in zip(rec.xyxy, rec.class_ids, rec.scores, rec.det_tp,
                                         rec.det_on_ignore):
-        if score < conf or ign:
+        if score < threshold_at(conf, cls) or ign:
             continue
         color = HIT_BGR if tp else FALSE_ALARM_BGR
         x1, y1, x2, y2 = (int(round(v)) for v in box)
@@ -176,8 +176,8 @@ def write_markdown(metrics: Mapping, path: Path, images: Sequence[str] = ()) -> 
               f'- image topic: `{run.get("image_topic", "")}`, frames evaluated: '
               f'{metrics.get("frames", 0)} of {run.get("frames_in_bag", "?")}',
               f'- ground truth: {run.get("ground_truth", "")}',
-              f'- operating threshold: conf >= {op.get("conf", "")}; mAP from detections at '
-              f'conf >= {run.get("eval_conf", "")}']
+              f'- operating threshold: conf >= {conf_text(op.get("conf", ""))}; mAP from '
+              f'detections at conf >= {run.get("eval_conf", "")}']
     if run.get('error'):
         lines += ['', f'**Stopped early:** {run["error"]}  ',
                   'The metrics below cover the frames processed before the error.']

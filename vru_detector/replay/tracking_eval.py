@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .metrics import Conf, threshold_at
 from .tracking_metrics import TrackFrame, tracking_report
 from ..errors import VruDetectorError
 
@@ -36,7 +37,7 @@ from ..errors import VruDetectorError
 class TrackingRecorder:
     """``on_frame`` callback of run_evaluation: keeps what tracking needs from each frame."""
 
-    conf: float
+    conf: Conf  # the operating threshold(s), as in ReplayMetrics.operating_point
     index: list[int] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)
     detections: list[Any] = field(default_factory=list)
@@ -45,7 +46,8 @@ class TrackingRecorder:
     def __call__(self, frame: Any, dets: Any, truth: Any) -> None:
         self.index.append(frame.index)
         self.stamps.append(frame.stamp_ns / 1e9)
-        self.detections.append(dets.select(dets.scores >= self.conf))
+        kept = dets.scores >= threshold_at(self.conf, dets.class_ids)
+        self.detections.append(dets.select(kept))
         if truth is not None:
             h, w = frame.image.shape[:2]
             truth = truth.clipped(h, w)

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 MATCH_IOU = 0.5  # CLEAR's and the latency figure's match threshold
 
@@ -100,6 +99,8 @@ def time_to_first_track(frames: list[TrackFrame]) -> dict[int, dict]:
     Frames count from the pedestrian's first ground-truth box, dropped frames included (a live
     node publishes nothing for them). A pedestrian never tracked has ``None`` gaps.
     """
+    from scipy.optimize import linear_sum_assignment  # the eval extra
+
     first_seen: dict[int, int] = {}
     first_tracked: dict[int, int] = {}
     for k, f in enumerate(frames):

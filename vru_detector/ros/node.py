@@ -26,7 +26,9 @@ header), ``debug_image`` (sensor_msgs/Image, drawn only while subscribed) and ``
 out. The camera callback only drops the message into a newest-frame-wins slot; a separate
 thread runs inference on the newest frame, so latency never grows behind a queue. Activate
 warms the whole per-frame path up before it subscribes, so the first frames are not dropped
-behind first-run costs. Pipeline latency is read after the detections are published.
+behind first-run costs, and collects then freezes the garbage collector's heap, so that a full
+collection (a GIL pause of 100+ ms) does not fall on the first frames. Pipeline latency is read
+after the detections are published.
 """
 from __future__ import annotations
 
@@ -39,9 +41,11 @@ try:  # rclpy comes with a sourced ROS 2, not from pip: say so instead of a trac
     from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                     ParameterType, SetParametersResult)
     import rclpy
+    from rclpy.clock import Clock, ClockType
     from rclpy.executors import ExternalShutdownException
     from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from rclpy.serialization import serialize_message
     from rclpy.utilities import get_rmw_implementation_identifier
     from rosidl_runtime_py.utilities import get_message
 except ImportError as exc:
@@ -53,20 +57,19 @@ except ImportError as exc:
         'on files and bags with vru-detect or vru-eval-bag.') from None
 
 from .params import check_update, PARAMS, PARAMS_BY_NAME, ParamSpec, thresholds_from
-from .pipeline import DetectionPipeline
+from .pipeline import DetectionPipeline, settle_heap
 from ..class_config import default_thresholds, load_class_config
 from ..detector import Detector
 from ..errors import VruDetectorError
 from ..frame_gate import FrameGate
-from ..health import detector_health
-from ..msgs.messages import diagnostics_msg, MessageTypes
+from ..health import HealthMonitor
+from ..msgs.messages import diagnostics_msg, MessageTypes, stamp_seconds
 from ..stats import PipelineStats
 from ..tracker import make_tracker
 
 NODE_NAME = 'vru_detector'
 THRESHOLD_KEYS = ('conf', 'class_conf', 'classes')
 WARN_PERIOD_S = 5.0
-NO_INPUT_WARN_S = 3.0
 
 _PARAM_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
                 float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
@@ -109,8 +112,10 @@ class DetectorNode(LifecycleNode):
         self._sub = None
         self._pub_det = self._pub_debug = self._pub_diag = None
         self._diag_timer = self._lazy_timer = None
-        self._skips_at_last_status: dict = {}
-        self._start_time = time.monotonic()
+        self._health: Optional[HealthMonitor] = None  # made on activate
+        # our timers run on the steady clock: under use_sim_time, ROS time (and any timer on
+        # it) stops with /clock when a bag ends, and diagnostics must still say "no images"
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
 
     # -- parameters ---------------------------------------------------------------------------
     def parameter_values(self) -> Dict[str, Any]:
@@ -166,8 +171,9 @@ class DetectorNode(LifecycleNode):
                 'vru_detector detector.launch.py model:=/path/student_int8.onnx` or '
                 '`ros2 run vru_detector detector_node --ros-args -p model:=/path/model.onnx`.')
         t0 = time.perf_counter()
+        options = {'threads': v['threads']} if v['threads'] else {}
         detector = Detector(v['model'], backend=v['backend'] or None, device=v['device'],
-                            iou=float(v['iou']), max_det=int(v['max_det']))
+                            iou=float(v['iou']), max_det=int(v['max_det']), **options)
         try:
             t = thresholds_from(v, self._class_defaults, detector.names)
         except ValueError as exc:
@@ -200,21 +206,29 @@ class DetectorNode(LifecycleNode):
         self._pipeline = DetectionPipeline(self.detector, self.types, self.stats, self._styles,
                                            tracker=tracker)
         if self._values['warmup']:
-            runs = self._pipeline.warm_up(draw=bool(self._values['debug_image']))
+            # rclpy's serialization converts the outputs as publish does, without publishing
+            runs = self._pipeline.warm_up(draw=bool(self._values['debug_image']),
+                                          serialize=serialize_message)
+            settle_ms = settle_heap()
             self.get_logger().info(
                 'warm-up before subscribing: the whole per-frame path on a 1280x720 frame, '
-                f'{len(runs)} runs: ' + ', '.join(f'{ms:.0f}' for ms in runs) + ' ms')
+                f'{len(runs)} runs: ' + ', '.join(f'{ms:.0f}' for ms in runs) + ' ms; tracker, '
+                f'messages and drawing on synthetic boxes; garbage collected and frozen in '
+                f'{settle_ms:.0f} ms')
         self.gate = FrameGate()
+        self._health = HealthMonitor(time.monotonic(), self._values['qos_reliability'],
+                                     float(self._values['min_input_completeness']))
         self._stop.clear()
         self._worker = threading.Thread(target=self._run_worker, name='vru_inference',
                                         daemon=True)
         self._worker.start()
         if self._values['lazy_subscribe']:
-            self._lazy_timer = self.create_timer(1.0, self._update_lazy_subscription)
+            self._lazy_timer = self.create_timer(1.0, self._update_lazy_subscription,
+                                                 clock=self._steady)
         else:
             self._subscribe()
         self._diag_timer = self.create_timer(float(self._values['diagnostics_period']),
-                                             self._publish_diagnostics)
+                                             self._publish_diagnostics, clock=self._steady)
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -312,7 +326,7 @@ class DetectorNode(LifecycleNode):
 
     def _on_image(self, msg: Any) -> None:
         now = time.monotonic()
-        self.stats.on_input(now)
+        self.stats.on_input(now, stamp_seconds(msg.header))
         if self.gate.put(msg, now):
             self.stats.on_drop()
 
@@ -346,17 +360,15 @@ class DetectorNode(LifecycleNode):
 
     # -- diagnostics --------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
+        if self._health is None:  # not activated yet
+            return
         now = time.monotonic()
         snap = self.stats.snapshot(now)
         detector = self.detector
-        idle = snap.last_input_age_s if snap.last_input_age_s is not None else (
-            now - self._start_time)
         lazy_idle = (self._sub is None and self._values.get('lazy_subscribe'))
-        level, message = detector_health(
-            snap, self._skips_at_last_status, idle, self._input_topic(),
-            self._values['qos_reliability'], NO_INPUT_WARN_S,
+        level, message = self._health.report(
+            snap, now, self._input_topic(),
             idle_reason='idle: no subscribers to detections' if lazy_idle else None)
-        self._skips_at_last_status = dict(snap.skipped_by_reason)
         extra = {
             'backend': detector.backend.name if detector else 'none',
             'precision': detector.info.precision if detector else 'none',

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..class_config import DEFAULT_CONF, model_thresholds
 from ..detector import class_thresholds
 from ..errors import VruDetectorError
 from ..tracker import DEFAULT_TRACKER, TRACKERS
@@ -56,18 +57,24 @@ class ParamSpec:
 
 
 PARAMS: Tuple[ParamSpec, ...] = (
-    ParamSpec('model', '', 'Path to the model: .onnx (ONNX Runtime, or the ONNX a TensorRT '
-              'engine is built from), .engine/.plan (TensorRT) or .pt (torch).', read_only=True),
-    ParamSpec('backend', '', 'Inference backend; empty picks it from the model file suffix.',
-              read_only=True, choices=('', 'onnxruntime', 'tensorrt', 'torch')),
-    ParamSpec('device', 'cpu', 'Device: cpu, cuda or cuda:N.', read_only=True),
-    ParamSpec('conf', 0.25, 'Score threshold for every class without its own in class_conf.',
-              bounds=(0.0, 1.0)),
+    ParamSpec('model', '', 'Path to the model: .onnx (OpenVINO or ONNX Runtime, or the ONNX a '
+              'TensorRT engine is built from), .xml (OpenVINO IR), .engine/.plan (TensorRT) or '
+              '.pt (torch).', read_only=True),
+    ParamSpec('backend', '', 'Inference backend; empty picks it from the model file suffix '
+              '(.onnx on device cpu: openvino when installed, else onnxruntime).',
+              read_only=True, choices=('', 'onnxruntime', 'openvino', 'tensorrt', 'torch')),
+    ParamSpec('device', 'cpu', 'Device: cpu, cuda or cuda:N (onnxruntime, tensorrt, torch); '
+              'gpu or npu (Intel, openvino).', read_only=True),
+    ParamSpec('threads', 0, 'CPU inference threads (onnxruntime, openvino); 0 uses every '
+              'core.', read_only=True, bounds=(0, 256)),
+    ParamSpec('conf', DEFAULT_CONF, 'Score threshold for every class without its own in '
+              'class_conf.', bounds=(0.0, 1.0)),
     ParamSpec('iou', 0.7, 'IoU threshold of non-maximum suppression.', bounds=(0.0, 1.0)),
     ParamSpec('max_det', 300, 'Most detections published per image.', bounds=(1, 1000)),
     ParamSpec('class_conf', '', "Per-class score thresholds, 'name:value,...' "
               "(e.g. 'person:0.3,car:0.5'); they override class_config's defaults."),
-    ParamSpec('classes', '', "Classes to publish, 'name,name,...'; empty publishes all."),
+    ParamSpec('classes', '', "Classes to publish, 'name,name,...'; 'all' or empty publishes all "
+              "(`ros2 param set` needs 'all': Humble's ros2cli fails on an empty string)."),
     ParamSpec('class_config', '', 'classes.yaml with per-class colours and default '
               "thresholds; empty uses the package's config/classes.yaml.", read_only=True),
     ParamSpec('image_type', 'raw', "Input message: 'raw' (sensor_msgs/Image on topic image) or "
@@ -82,8 +89,12 @@ PARAMS: Tuple[ParamSpec, ...] = (
               'node itself always processes only the newest).', read_only=True, bounds=(1, 100)),
     ParamSpec('debug_image', True, 'Publish an annotated image on debug_image (drawn only '
               'while something subscribes to it).'),
-    ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
+    ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages (on the steady '
+              'clock: they go on when /clock stops under use_sim_time).',
               read_only=True, bounds=(0.1, 60.0)),
+    ParamSpec('min_input_completeness', 0.9, 'WARN in /diagnostics when fewer than this share '
+              'of the frames the header stamps say were sent reached the node over the last '
+              '5 s (transport loss); 0 turns the check off.', read_only=True, bounds=(0.0, 1.0)),
     ParamSpec('warmup', True, 'On activate, before subscribing, run the whole per-frame path '
               '3 times on a 1280x720 frame so the first camera frames are not slow (and '
               'dropped).', read_only=True),
@@ -102,9 +113,14 @@ PARAMS_BY_NAME: Dict[str, ParamSpec] = {p.name: p for p in PARAMS}
 RUNTIME_PARAMS = tuple(p.name for p in PARAMS if not p.read_only)
 
 
+ALL_CLASSES = 'all'
+
+
 def parse_classes(text: str) -> Optional[List[str]]:
-    """'person, rider' -> ['person', 'rider']; empty -> None (all classes)."""
+    """'person, rider' -> ['person', 'rider']; 'all' or empty -> None (all classes)."""
     names = [t.strip() for t in str(text).split(',') if t.strip()]
+    if names == [ALL_CLASSES]:
+        return None
     return names or None
 
 
@@ -142,7 +158,7 @@ def thresholds_from(values: Mapping[str, Any], defaults: Mapping[str, float],
     ``defaults`` are per-class thresholds from classes.yaml; those for classes the model does
     not have are ignored, while names in ``class_conf`` / ``classes`` must exist (ValueError).
     """
-    class_conf = {k: v for k, v in defaults.items() if names is None or k in names}
+    class_conf = model_thresholds(defaults, names)
     class_conf.update(parse_class_conf(values['class_conf']))
     result = Thresholds(float(values['conf']), class_conf, parse_classes(values['classes']))
     for name, value in result.class_conf.items():

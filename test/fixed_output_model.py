@@ -83,7 +83,7 @@ def build_fixed_output_onnx(path: Union[str, Path], boxes: Sequence[FixedBox] = 
     model.ir_version = 8
     meta = {'names': repr(dict(enumerate(names))), 'imgsz': repr([imgsz, imgsz]),
             'stride': '32', 'task': 'detect', 'batch': '1', 'precision': precision,
-            'description': 'fixed-output test model (vru_detector.testing.fixed_output_model)'}
+            'description': 'fixed-output test model (test/fixed_output_model.py)'}
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)

@@ -149,3 +149,27 @@ def test_demo_recipe_starts_every_model_from_shipped_weights():
     for stage in ('teacher', 'distill'):
         weights = recipe[stage]['weights']
         assert weights.startswith('../shared/models/') and weights.endswith('.pt')
+
+
+def test_a_teacher_of_0_epochs_is_the_start_as_it_is(coco_n, bdd_yaml, tmp_path):
+    """`teacher.epochs: 0`: the KD teacher is the mapped start ("learning without forgetting")."""
+    from training.pipeline import Pipeline
+    from training.pretrained import load_source
+
+    recipe = {'data': str(bdd_yaml), 'device': 'cpu',
+              'teacher': {'model': 'yolov8n', 'weights': str(coco_n), 'epochs': 0,
+                          'init_classes': {'rider': 'person'}}}
+    path = tmp_path / 'r.yaml'
+    path.write_text(yaml.safe_dump(recipe))
+    pipeline = Pipeline(path, tmp_path / 'run')
+    pipeline.run_all(('teacher',))
+    teacher = load_source(pipeline.teacher_weights())
+    assert not (tmp_path / 'run' / 'teacher' / 'train').exists()  # nothing was trained
+    assert list(teacher.names.values()) == VRU
+    source = load_source(coco_n)
+    coco = {v: k for k, v in source.names.items()}
+    image = _photos_with_people(1)[0]
+    mine, theirs = _raw_scores(teacher, image), _raw_scores(source, image)
+    for i, name in enumerate(VRU):
+        ref = theirs[coco['person' if name == 'rider' else name]]
+        assert (mine[i] - ref).abs().max().item() < 1e-4, name

@@ -50,7 +50,9 @@ def test_defaults_and_overrides():
 @pytest.mark.parametrize('recipe, message', [
     ({'teachr': {}}, 'unknown top-level key'),
     ({'teacher': {'epoch': 3}}, r"teacher: unknown key\(s\) \['epoch'\]"),
-    ({'teacher': {'epochs': 0}}, 'teacher.epochs: expected a positive integer'),
+    ({'teacher': {'epochs': -1}}, 'teacher.epochs: expected a non-negative integer'),
+    ({'teacher': {'epochs': 0}}, 'teacher.epochs: 0 takes the pretrained start'),
+    ({'distill': {'epochs': 0}}, 'distill.epochs: expected a positive integer'),
     pytest.param({'distill': {'train': {'lr00': 1}}}, 'not ultralytics train arguments',
                  marks=NEEDS_ULTRALYTICS),
     pytest.param({'distill': {'train': {'epochs': 1}}}, 'set by the stage itself',

@@ -157,10 +157,19 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------------------
     def _train_plain(self, stage: str, s: StageSettings) -> dict[str, Any]:
-        """Train ``s.model`` with plain ultralytics training; saves ``<stage>.pt``."""
+        """
+        Train ``s.model`` with plain ultralytics training; saves ``<stage>.pt``.
+
+        With 0 epochs ``<stage>.pt`` is the pretrained start as it is, head classes matched:
+        KD from it ("learning without forgetting") holds the student near the start.
+        """
+        from .start_point import save_start
         from .teacher import train_teacher
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
+            if s.epochs == 0:
+                save_start(s, workdir / f'{stage}.pt')
+                return StageResult({'weights': f'{stage}.pt'})
             w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
             shutil.copy2(w, workdir / f'{stage}.pt')
             return StageResult({'weights': f'{stage}.pt'})

@@ -29,6 +29,8 @@ Schema (every key optional unless marked; ``yaml.safe_load`` only)::
       init_classes: {}         # a class the weights lack, started from one they have,
                                # e.g. {rider: person}
       data, epochs (100), imgsz (640), batch (16), seed, device
+                               # epochs: 0 takes the pretrained start as it is (the
+                               # teacher of "learning without forgetting"), no training
       train: {lr0: 0.01, ...}  # any other ultralytics train argument, passed through
     distill:
       student: yolov8s         # scale name, .yaml, or .pt (e.g. a pruned checkpoint)
@@ -133,10 +135,15 @@ def stage_settings(recipe: dict[str, Any] | None, stage: str,
                           f'go under {stage}.train)')
     for key in ('epochs', 'imgsz', 'batch', 'seed'):
         value = section.get(key)
+        least = 0 if key == 'seed' or (key, stage) == ('epochs', 'teacher') else 1
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < (0 if key == 'seed' else 1)):
-            raise RecipeError(f'{where}: {stage}.{key}: expected a positive integer, got '
+                                  or value < least):
+            raise RecipeError(f'{where}: {stage}.{key}: expected a '
+                              f'{"non-negative" if least == 0 else "positive"} integer, got '
                               f'{value!r}')
+    if section.get('epochs') == 0 and not section.get('weights'):
+        raise RecipeError(f'{where}: teacher.epochs: 0 takes the pretrained start as the teacher '
+                          'as it is, so teacher.weights must name it (a .pt)')
     train = section.get('train') or {}
     if not isinstance(train, dict):
         raise RecipeError(f'{where}: {stage}.train: expected a mapping of ultralytics train '

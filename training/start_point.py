@@ -52,6 +52,16 @@ def start_model(settings: StageSettings, workdir: Path):
     return model, start
 
 
+def save_start(settings: StageSettings, path: Path) -> Path:
+    """Save the stage's pretrained start, head classes matched, untrained, as a checkpoint."""
+    from .distill.trainer import save_module_checkpoint
+    from .pretrained import pretrained_model
+
+    model, _ = pretrained_model(settings.weights, dataset_names(settings.data),
+                                settings.init_classes)
+    return save_module_checkpoint(model, Path(path))
+
+
 def record_trained(trainer, workdir: Path) -> dict | None:
     """
     Add the trained model's figures (ultralytics' final validation of best.pt) to start.json.

@@ -62,3 +62,7 @@ def requires(*modules: str) -> pytest.MarkDecorator:
     hints = sorted({INSTALL_HINT.get(m.split('.')[0], f'pip install {m}') for m in missing})
     return pytest.mark.skipif(bool(missing), reason=f'needs {", ".join(missing)} '
                               f'({"; ".join(hints)})')
+
+
+#: what `vru-eval-bag` needs beyond the runtime (setup.py's `eval` extra)
+EVAL_EXTRA = ('matplotlib', 'scipy', 'trackeval')

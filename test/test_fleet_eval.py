@@ -28,9 +28,11 @@ import shutil
 import subprocess
 import sys
 
-from optional import requires
+from optional import EVAL_EXTRA, requires
 import pytest
 from vru_detector.replay.evaluate_bag import main as eval_main
+
+pytestmark = requires(*EVAL_EXTRA)  # vru-eval-bag needs the eval extra
 
 NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 IMAGE_TOPIC, GT_TOPIC = '/camera/image_raw', '/ground_truth/detections'

@@ -25,6 +25,7 @@ import json
 
 from fixed_output_model import build_fixed_output_onnx, DEFAULT_BOXES, FixedBox
 import numpy as np
+from optional import EVAL_EXTRA, requires
 import pytest
 from vru_detector import Detector
 from vru_detector.class_config import default_thresholds, load_class_config
@@ -105,6 +106,7 @@ def test_vru_detect_gives_what_the_node_publishes(bag, model, tmp_path):
     assert [d[0] for d in single[0]] == ['person', 'car', 'car']
 
 
+@requires(*EVAL_EXTRA)
 def test_vru_eval_bag_operates_at_the_node_thresholds(bag, model, tmp_path):
     out = tmp_path / 'eval'
     assert eval_main([str(bag), '--model', str(model), '--image-topic', TOPIC, '--gt-topic',

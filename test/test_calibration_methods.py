@@ -21,11 +21,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx  # a runtime requirement
 import pytest
 
 from test_qdq_placement import SIZE, tiny_model
-
-onnx = pytest.importorskip('onnx')
 
 
 def _fp32_with_images(tmp_path: Path) -> tuple[Path, list[Path]]:

@@ -22,10 +22,10 @@ import sqlite3
 import cv2
 import numpy as np
 import pytest
+from vru_detector.labels import load_ground_truth, natural_key
 from vru_detector.replay.bag_images import BagImages, decode_image, iter_bag_images
 from vru_detector.replay.errors import BagReadError
 from vru_detector.replay.evaluate_bag import main as eval_main
-from vru_detector.replay.ground_truth import load_ground_truth, natural_key
 from vru_detector.replay.make_bag import main as make_main
 from vru_detector.replay.realtime import simulate_single_slot
 import yaml
@@ -329,7 +329,7 @@ def test_bag_labelled_with_the_models_own_output_scores_perfectly(
     Every box must be found in the right frame (stamp matching, NMS, conf filtering line up).
     """
     from vru_detector import Detector
-    from vru_detector.replay.ground_truth import FrameTruth, GroundTruth
+    from vru_detector.labels import FrameTruth, GroundTruth
     from vru_detector.replay.make_bag import iter_image_folder, write_bag
 
     det = Detector(random_onnx, conf=0.25)

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 from vru_detector.errors import VruDetectorError
-from vru_detector.replay.ground_truth import (LabelFormatError, load_ground_truth,
-                                              parse_yolo_lines, read_bdd_json, read_coco_json,
-                                              read_mot_gt, read_yolo_labels, resolve_inside)
+from vru_detector.labels import (LabelFormatError, load_ground_truth, parse_yolo_lines,
+                                 read_bdd_json, read_coco_json, read_mot_gt, read_yolo_labels,
+                                 resolve_inside)
 
 NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 

@@ -22,7 +22,7 @@ import numpy as np
 from optional import requires
 import pytest
 
-from vru_detector.replay.ground_truth import FrameTruth, GroundTruth, load_ground_truth
+from vru_detector.labels import FrameTruth, GroundTruth, load_ground_truth
 from vru_detector.replay.metrics import ReplayMetrics
 
 needs_pycocotools = requires('pycocotools')

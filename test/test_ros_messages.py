@@ -17,8 +17,8 @@ import dataclasses
 import math
 
 import cv2
-from fixed_output_model import (build_fixed_output_onnx, DEFAULT_BOXES, expected_pixels, FixedBox,
-                                VRU_NAMES)
+from fixed_output_model import (build_fixed_output_onnx, CLASS_NAMES, DEFAULT_BOXES,
+                                expected_pixels, FixedBox)
 import numpy as np
 import pytest
 from rosbags.typesys import get_typestore, Stores
@@ -68,7 +68,7 @@ def test_registration_is_idempotent_and_works_for_jazzy():
 def sample_detections() -> Detections:
     return Detections(np.array([[10.5, 20.0, 110.5, 220.0], [300, 50, 340, 90]], np.float32),
                       np.array([0.91, 0.42], np.float32), np.array([0, 4], np.int64),
-                      VRU_NAMES, (480, 640))
+                      CLASS_NAMES, (480, 640))
 
 
 def test_detection2darray_carries_header_boxes_names_and_scores():
@@ -92,14 +92,14 @@ def test_detection2darray_serializes_and_reads_back():
     dets = sample_detections()
     msg = detections_to_msg(dets, make_header(5, 6, 'cam', TYPES), TYPES)
     back = TS.deserialize_cdr(TS.serialize_cdr(msg, ARRAY), ARRAY)
-    again = msg_to_detections(back, VRU_NAMES, (480, 640))
+    again = msg_to_detections(back, CLASS_NAMES, (480, 640))
     np.testing.assert_allclose(again.xyxy, dets.xyxy, atol=1e-4)
     np.testing.assert_allclose(again.scores, dets.scores, atol=1e-6)
     np.testing.assert_array_equal(again.class_ids, dets.class_ids)
 
 
 def test_no_detections_gives_an_empty_array_with_the_header():
-    msg = detections_to_msg(Detections.empty(VRU_NAMES, (10, 10)), make_header(1, 2, 'c', TYPES),
+    msg = detections_to_msg(Detections.empty(CLASS_NAMES, (10, 10)), make_header(1, 2, 'c', TYPES),
                             TYPES)
     assert msg.detections == [] and msg.header.frame_id == 'c'
     TS.serialize_cdr(msg, ARRAY)
@@ -187,7 +187,7 @@ def test_the_per_frame_builder_serializes_exactly_like_one_message_per_box(rng):
     xy = rng.uniform(0, 1200, (100, 2)).astype(np.float32)
     xyxy = np.concatenate([xy, xy + rng.uniform(1, 300, (100, 2)).astype(np.float32)], 1)
     dets = Detections(xyxy, rng.uniform(0.01, 1, 100).astype(np.float32),
-                      rng.integers(0, len(VRU_NAMES), 100), VRU_NAMES, (720, 1280))
+                      rng.integers(0, len(CLASS_NAMES), 100), CLASS_NAMES, (720, 1280))
     header = make_header(7, 8, 'cam', TYPES)
     fast = detections_to_msg(dets, header, TYPES)
     slow = TYPES.Detection2DArray(header=header, detections=[

@@ -15,7 +15,7 @@
 """Node parameter table, its validation, config/*.yaml and the debug-image drawing (no ROS)."""
 from pathlib import Path
 
-from fixed_output_model import VRU_NAMES
+from fixed_output_model import CLASS_NAMES
 import numpy as np
 import pytest
 from vru_detector import Detections
@@ -42,7 +42,7 @@ def test_detector_yaml_lists_every_parameter_with_its_default_and_a_comment():
 
 def test_classes_yaml_matches_the_model_classes_and_loads():
     styles = load_class_config(REPO / 'config' / 'classes.yaml')
-    assert tuple(styles) == VRU_NAMES
+    assert tuple(styles) == CLASS_NAMES
     assert styles['person'].vru and not styles['car'].vru
     assert styles['person'].color_bgr == hex_to_bgr('#E6194B') == (0x4B, 0x19, 0xE6)
     assert default_thresholds(styles) == {'car': 0.40}  # the VRU classes follow `conf`
@@ -86,29 +86,29 @@ def test_list_parameters_parse_and_explain_mistakes():
 
 def test_thresholds_merge_file_defaults_with_the_parameter():
     values = {**DEFAULTS, 'class_conf': 'person:0.5', 'classes': 'person,car'}
-    t = thresholds_from(values, {'person': 0.25, 'car': 0.4, 'tram': 0.3}, VRU_NAMES)
+    t = thresholds_from(values, {'person': 0.25, 'car': 0.4, 'tram': 0.3}, CLASS_NAMES)
     assert t.class_conf == {'person': 0.5, 'car': 0.4}  # 'tram' is not in the model: ignored
     assert t.classes == ['person', 'car'] and t.conf == 0.25
 
 
 def test_runtime_updates_are_validated_against_the_model():
     current = dict(DEFAULTS)
-    assert check_update({'conf': 0.6}, current, {}, VRU_NAMES) is None
-    assert check_update({'classes': 'person'}, current, {}, VRU_NAMES) is None
-    assert check_update({'classes': 'all'}, current, {}, VRU_NAMES) is None
-    assert thresholds_from({**current, 'classes': 'all'}, {}, VRU_NAMES).classes is None
-    assert 'outside' in check_update({'conf': 2.0}, current, {}, VRU_NAMES)
-    error = check_update({'classes': 'pedestrian'}, current, {}, VRU_NAMES)
+    assert check_update({'conf': 0.6}, current, {}, CLASS_NAMES) is None
+    assert check_update({'classes': 'person'}, current, {}, CLASS_NAMES) is None
+    assert check_update({'classes': 'all'}, current, {}, CLASS_NAMES) is None
+    assert thresholds_from({**current, 'classes': 'all'}, {}, CLASS_NAMES).classes is None
+    assert 'outside' in check_update({'conf': 2.0}, current, {}, CLASS_NAMES)
+    error = check_update({'classes': 'pedestrian'}, current, {}, CLASS_NAMES)
     assert 'pedestrian' in error and 'person' in error  # names the valid classes
-    assert 'within [0, 1]' in check_update({'class_conf': 'car:3'}, current, {}, VRU_NAMES)
-    assert check_update({'use_sim_time': True}, current, {}, VRU_NAMES) is None  # not ours
+    assert 'within [0, 1]' in check_update({'class_conf': 'car:3'}, current, {}, CLASS_NAMES)
+    assert check_update({'use_sim_time': True}, current, {}, CLASS_NAMES) is None  # not ours
 
 
 def test_debug_drawing_marks_boxes_in_the_class_colour():
     styles = load_class_config(REPO / 'config' / 'classes.yaml')
     image = np.zeros((120, 160, 3), np.uint8)
     dets = Detections(np.array([[20, 30, 100, 110]], np.float32), np.array([0.8], np.float32),
-                      np.array([0], np.int64), VRU_NAMES, (120, 160))
+                      np.array([0], np.int64), CLASS_NAMES, (120, 160))
     out = draw_detections(image, dets, color_of=lambda n, i: color_for(n, i, styles))
     assert not image.any()  # the input is left alone
     assert tuple(out[70, 20]) == styles['person'].color_bgr  # left edge of the box

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import os
 from pathlib import Path
+import site
 import sys
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
@@ -57,7 +58,7 @@ def hex_to_bgr(text: str) -> Tuple[int, int, int]:
 
 
 def default_class_config_path() -> Optional[Path]:
-    """Find classes.yaml: the ROS package share dir, a pip prefix, then this source tree."""
+    """Find classes.yaml: the ROS package share dir, a pip prefix (or --user), this source tree."""
     candidates = []
     try:
         from ament_index_python.packages import get_package_share_directory
@@ -65,6 +66,7 @@ def default_class_config_path() -> Optional[Path]:
     except Exception:  # not a ROS install, or the package is not installed there
         pass
     candidates.append(Path(sys.prefix) / 'share' / PACKAGE / 'config')
+    candidates.append(Path(site.getuserbase()) / 'share' / PACKAGE / 'config')  # pip --user
     candidates.append(Path(__file__).resolve().parents[1] / 'config')
     for folder in candidates:
         if (folder / 'classes.yaml').is_file():

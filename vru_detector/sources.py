@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 
 from .errors import VruDetectorError
+from .labels import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp'}
 VIDEO_SUFFIXES = {'.mp4', '.avi', '.mov', '.mkv', '.m4v', '.webm', '.mpg', '.mpeg'}
 BAG_SUFFIXES = {'.mcap', '.db3'}
 

@@ -12,43 +12,25 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What every converter shares: the VRU class list, box clipping, writing a YOLO split safely."""
+"""What every converter shares: the class list, box clipping, writing a YOLO split safely."""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-import json
 import os
 from pathlib import Path
 import shutil
 from typing import Iterable, Sequence
 
+from vru_detector.labels import class_names, vru_names
 import yaml
 
-VRU_CLASSES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
-
-
-def load_json(path: Path, what: str) -> object:
-    """Parse an annotation file; a damaged one is a ValueError naming the file and the spot."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f'{path}: not valid JSON ({exc}); expected {what}') from None
+from .readers import SourceImage
 
 
 def class_list(with_car: bool = True) -> tuple[str, ...]:
-    return VRU_CLASSES if with_car else VRU_CLASSES[:-1]
-
-
-@dataclass
-class ImageBoxes:
-    """One source image and its kept boxes: (class name, x1, y1, x2, y2) in pixels."""
-
-    image: Path
-    name: str  # file name below images/<split>/ (may contain sub-folders)
-    width: int
-    height: int
-    boxes: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    """Return the output classes: all of config/classes.yaml, or only its VRU classes."""
+    return class_names() if with_car else vru_names()
 
 
 @dataclass
@@ -106,23 +88,22 @@ def place_image(src: Path, dest: Path, copy: bool) -> None:
         dest.symlink_to(src.resolve())
 
 
-def write_split(out: Path, split: str, items: Iterable[ImageBoxes], names: Sequence[str],
+def write_split(out: Path, split: str, items: Iterable[SourceImage], names: Sequence[str],
                 copy: bool = False, keep_empty: bool = True,
                 dropped: Counter | None = None) -> SplitReport:
     """Write ``images/<split>`` and ``labels/<split>`` under ``out``; returns the counts."""
-    index = {n: i for i, n in enumerate(names)}
     report = SplitReport(dropped=dropped if dropped is not None else Counter())
     for item in items:
         image_dest = inside(out, Path('images') / split / item.name)
         label_dest = inside(out, (Path('labels') / split / item.name).with_suffix('.txt'))
-        if not item.image.is_file():
-            raise FileNotFoundError(f'{item.image}: image named in the annotations not found')
+        height, width = item.truth.image_shape
+        kept = ~item.truth.ignore
         lines = []
-        for name, *box in item.boxes:
-            line = to_yolo_line(index[name], box, item.width, item.height)
+        for cls, box in zip(item.truth.class_ids[kept].tolist(), item.truth.xyxy[kept].tolist()):
+            line = to_yolo_line(cls, box, width, height)
             if line is not None:
                 lines.append(line)
-                report.boxes[name] += 1
+                report.boxes[names[cls]] += 1
         if not lines and not keep_empty:
             continue
         place_image(item.image, image_dest, copy)

@@ -13,10 +13,12 @@
 # limitations under the License.
 
 """
-Rosbag2 replay evaluation without ROS: bag images, ground truth, metrics, report, bag writer.
+Rosbag2 replay evaluation without ROS: bag images, metrics, report, bag writer.
 
-Only ``rosbags`` is needed (no rclpy, no torch), so evaluation runs on any machine.
+Only ``rosbags`` is needed (no rclpy, no torch), so evaluation runs on any machine. Ground
+truth is read by ``vru_detector.labels``, the readers training converts with.
 """
-from .errors import BagReadError, LabelFormatError
+from .errors import BagReadError
+from ..labels import LabelFormatError
 
 __all__ = ['BagReadError', 'LabelFormatError']

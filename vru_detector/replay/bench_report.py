@@ -79,11 +79,12 @@ def markdown(result: BenchmarkResult) -> str:
         for scope, counts in result.person_boxes.items():
             lines.append(f'| {scope} | ' + ' | '.join(str(counts[h]) for h in HEIGHT_BUCKETS)
                          + f' | {counts["all"]} |')
-    lines += ['', '## Models', '', '| model | file | precision | input | wall s |',
-              '|---|---|---|---|---:|']
+    lines += ['', '## Models', '', '| model | file | precision | runtime | input | wall s |',
+              '|---|---|---|---|---|---:|']
     for m in result.models:
         lines.append(f'| {m["name"]} | `{m["path"]}` | {m["precision"]} | '
-                     f'{m["input_size"][0]}x{m["input_size"][1]} | {m["wall_s"]} |')
+                     f'{m.get("backend") or "-"} | {m["input_size"][0]}x{m["input_size"][1]} | '
+                     f'{m["wall_s"]} |')
     order = [POOLED_SCOPE] if POOLED_SCOPE in result.figures else []
     order += [s for s in result.figures if s != POOLED_SCOPE]
     head = '| model | ' + ' | '.join(label for _, label, _ in METRICS) + ' |'

@@ -37,13 +37,12 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .coco_eval import coco_iou
-from .errors import LabelFormatError
-from .mot_labels import read_mot_gt
-from .truth import FrameTruth, map_class
-from .yolo_labels import dataset_names, find_image, read_yolo_labels
+from ..labels import (class_names, data_yaml_names, dataset_names, dataset_split_dir, find_image,
+                      FrameTruth, label_dir, LabelFormatError, map_class, read_mot_gt,
+                      read_yolo_labels)
 
-# The benchmark's classes: the student's VRU classes, in its class-id order.
-BENCH_CLASSES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
+# The benchmark's classes: the student's classes (config/classes.yaml), in its class-id order.
+BENCH_CLASSES = class_names()
 POOLED = ('bdd100k_vru', 'street_vru', 'mot_clips')
 SOURCES = POOLED + ('coco_vru',)
 CLIPS = ('vtest', 'TUD-Stadtmitte', 'TUD-Campus')
@@ -199,25 +198,14 @@ def load_yolo_dataset(data_yaml: str | Path, split: str = 'val') -> BenchSource:
 
     Classes are matched to BENCH_CLASSES by name; the dataset labels the ones it names.
     """
-    import yaml
-
     data_yaml = _need(Path(data_yaml), 'the data.yaml given')
-    try:
-        data = yaml.safe_load(data_yaml.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise LabelFormatError(f'{data_yaml}: unreadable data.yaml ({exc})') from None
-    if not isinstance(data, dict) or not isinstance(data.get(split), str):
-        raise LabelFormatError(f'{data_yaml}: no {split!r} entry (a folder of images)')
-    root = data_yaml.parent / str(data.get('path') or '')
-    images = _need(root / data[split], f'the {split} images of {data_yaml}')
-    parts = list(images.parts)
-    if 'images' not in parts:
+    images = dataset_split_dir(data_yaml, split)
+    labels = label_dir(images)
+    if labels == images:
         raise LabelFormatError(f'{images}: expected an .../images/<split> folder (labels in '
                                '.../labels/<split>)')
-    i = len(parts) - 1 - parts[::-1].index('images')
-    labels = _need(Path(*parts[:i], 'labels', *parts[i + 1:]), f'the labels of {images}')
-    names = data.get('names')
-    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names or [])
+    _need(labels, f'the labels of {images}')
+    names = data_yaml_names(data_yaml)
     truth = read_yolo_labels(labels, BENCH_CLASSES, images, source_names=names)
     hit = {map_class(str(n), BENCH_CLASSES, str(data_yaml)) for n in names}
     labelled = tuple(c for i, c in enumerate(BENCH_CLASSES) if i in hit)

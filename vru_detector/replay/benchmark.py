@@ -42,12 +42,11 @@ import numpy as np
 from .bench_sources import (BENCH_CLASSES, BenchFrame, BenchSource, iter_images,
                             load_sources, MissingSourceError, SOURCES)
 from .bootstrap import Interval, interval, LEVEL, paired_difference, RESAMPLES, SEED
-from .errors import LabelFormatError
 from .metrics import ReplayMetrics
-from .truth import FrameTruth, map_class
 from .weighted_metrics import HEIGHT_BUCKETS, WeightedReplay
 from ..errors import VruDetectorError
 from ..extras import require
+from ..labels import FrameTruth, LabelFormatError, map_class
 
 POOLED_SCOPE = 'pooled'
 EVAL_CONF = 0.001        # detections kept for AP (the validators' threshold)
@@ -84,6 +83,7 @@ class ModelRun:
     input_shape: tuple[int, int]
     metrics: ReplayMetrics
     wall_s: float
+    backend: str = ''   # the runtime that produced the detections (INT8 arithmetic differs)
 
 
 @dataclass
@@ -222,7 +222,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _load_detector(model, conf: float):
+def _load_detector(model, conf: float, backend: str | None = None):
     from ..detector import Detector
 
     if not isinstance(model, (str, os.PathLike)):
@@ -230,7 +230,12 @@ def _load_detector(model, conf: float):
     if not Path(model).is_file():
         raise MissingSourceError(f'model {model} not found (expected an ONNX from '
                                  '`vru-train export` / `vru-train calibrate`, or a .pt)')
-    return Detector(model, conf=conf)
+    return Detector(model, backend=backend, conf=conf)
+
+
+def backend_name(detector) -> str:
+    """Return the runtime a Detector runs on ('' for other detector objects)."""
+    return getattr(getattr(detector, 'backend', None), 'name', '')
 
 
 def _names_for(models: Sequence, names: Sequence[str] | None) -> list[str]:
@@ -271,12 +276,14 @@ def _statistics(w: WeightedReplay) -> dict[str, Callable[[np.ndarray], np.ndarra
 def run_benchmark(models: Sequence, data_root: str | Path | None = None,
                   sources: Sequence[str] = SOURCES, names: Sequence[str] | None = None,
                   resamples: int = RESAMPLES, seed: int = SEED, progress: bool = True,
-                  loaded: Sequence[BenchSource] | None = None) -> BenchmarkResult:
+                  loaded: Sequence[BenchSource] | None = None,
+                  backend: str | None = None) -> BenchmarkResult:
     """
     Evaluate ``models`` (paths to ONNX / .pt, or Detectors) on the benchmark sources.
 
     The first model is the reference of the paired differences. ``loaded`` reuses sources
-    already read with ``bench_sources.load_sources``.
+    already read with ``bench_sources.load_sources``. ``backend`` runs every model file on
+    that runtime (default: the one each file implies).
     """
     if not models:
         raise ValueError('give at least one model')
@@ -284,7 +291,7 @@ def run_benchmark(models: Sequence, data_root: str | Path | None = None,
         load_sources(data_root or default_data_root(), sources)
     frames = [f for s in srcs for f in s.frames]
     labels = _names_for(models, names)
-    detectors = [_load_detector(m, EVAL_CONF) for m in models]
+    detectors = [_load_detector(m, EVAL_CONF, backend) for m in models]
     classes, folded = class_plan([d.names for d in detectors])
     runs = []
     for i, (label, det, model) in enumerate(zip(labels, detectors, models)):
@@ -292,7 +299,7 @@ def run_benchmark(models: Sequence, data_root: str | Path | None = None,
         bar = _Progress(f'[model {i + 1}/{len(models)}] {label}', frames, progress)
         metrics = evaluate_model(det, frames, classes, folded, bar)
         runs.append(ModelRun(label, str(model), det.info.precision, det.info.input_shape,
-                             metrics, time.perf_counter() - t0))
+                             metrics, time.perf_counter() - t0, backend_name(det)))
     return summarize(runs, srcs, folded, resamples, seed, progress)
 
 
@@ -327,7 +334,8 @@ def summarize(runs: Sequence[ModelRun], srcs: Sequence[BenchSource], folded: dic
                     'groups': s.groups, 'note': s.note, 'spacing': s.spacing,
                     'boxes': {c: s.boxes(c) for c in BENCH_CLASSES}} for s in srcs]
     model_info = [{'name': r.name, 'path': r.path, 'precision': r.precision,
-                   'input_size': list(r.input_shape), 'wall_s': round(r.wall_s, 1)}
+                   'input_size': list(r.input_shape), 'wall_s': round(r.wall_s, 1),
+                   'backend': r.backend}
                   for r in runs]
     return BenchmarkResult(tuple(classes), folded, dict(zip(classes, map(float, thresholds))),
                            source_info, model_info, figures, differences, resamples, seed,
@@ -351,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=SEED, help='bootstrap seed')
     p.add_argument('--out', default='runs/benchmark',
                    help='folder for benchmark.json and benchmark.md')
+    p.add_argument('--backend', choices=('onnxruntime', 'openvino'), default=None,
+                   help='runtime for every model file (default: the one the file implies: '
+                        'OpenVINO for .onnx on a CPU when installed, else ONNX Runtime)')
     p.add_argument('--quiet', action='store_true', help='no progress lines')
     return p
 
@@ -366,7 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         require('eval', 'vru-benchmark')
         result = run_benchmark(args.models, args.data_root, args.sources, args.names,
-                               args.resamples, args.seed, not args.quiet)
+                               args.resamples, args.seed, not args.quiet,
+                               backend=args.backend)
     except (MissingSourceError, LabelFormatError, VruDetectorError, ImportError,
             ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)

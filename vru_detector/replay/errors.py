@@ -12,17 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Errors of the replay tools (candidates for ``vru_detector/errors.py`` on merge)."""
+"""Errors of the replay tools; bad label input is ``vru_detector.labels.LabelFormatError``."""
 from ..errors import VruDetectorError
-
-
-class LabelFormatError(VruDetectorError, ValueError):
-    """
-    A ground-truth file (YOLO txt, COCO/BDD100K JSON, MOT gt.txt) is malformed or unsafe.
-
-    Raised for every kind of bad label input (wrong field count, non-numbers, unknown class,
-    a path escaping the dataset folder), never IndexError/KeyError/TypeError.
-    """
 
 
 class BagReadError(VruDetectorError):

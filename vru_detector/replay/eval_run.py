@@ -30,9 +30,9 @@ from .bag_images import BagFrame, BagImages
 from .errors import BagReadError
 from .metrics import Conf, ReplayMetrics
 from .realtime import simulate_single_slot
-from .truth import FrameTruth
 from .truth_lookup import TruthLookup
 from ..errors import VruDetectorError
+from ..labels import FrameTruth
 
 STAGES = ('read_decode', 'preprocess', 'inference', 'postprocess', 'detector', 'total')
 

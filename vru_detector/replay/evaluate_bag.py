@@ -43,10 +43,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from .bag_images import BagImages
-from .errors import BagReadError, LabelFormatError
+from .errors import BagReadError
 from .eval_run import EvalRun, latency_summary, realtime_summary, run_evaluation
 from .fleet_inputs import is_fleet_input
-from .metrics import Conf, conf_text, describe_conf, ReplayMetrics, VRU_CLASSES
+from .metrics import Conf, conf_text, describe_conf, ReplayMetrics
 from .prediction_bag import PredictionBagWriter
 from .replay_intervals import BLOCK_S, replay_intervals
 from .tracking_eval import add_tracking, chain, check_identities, TrackingRecorder
@@ -57,6 +57,7 @@ from ..class_config import (CLASS_CONFIG_HELP, DEFAULT_CONF, default_thresholds,
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
 from ..extras import require
+from ..labels import LabelFormatError, vru_names
 from ..tracker import DEFAULT_TRACKER, TRACKERS
 
 
@@ -102,7 +103,7 @@ def write_report(out: Path, run: EvalRun, args: argparse.Namespace, detector: An
         'image_topic': args.image_topic, 'ground_truth': lookup.description,
         'eval_conf': args.eval_conf, 'nms_iou': args.iou, 'frames_in_bag': run.frames_in_bag,
         'frames_read': len(run.timings), 'unlabelled_frames': len(run.unlabelled),
-        'error': run.error, 'vru_classes': [n for n in run.metrics.names if n in VRU_CLASSES],
+        'error': run.error, 'vru_classes': [n for n in run.metrics.names if n in vru_names()],
     }
     metrics['latency'] = latency_summary(run)
     if args.realtime:

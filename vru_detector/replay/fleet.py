@@ -32,7 +32,7 @@ import numpy as np
 
 from .bag_images import read_metadata
 from .bag_task import BagResult, EvalSettings, load_detector, ModelSource, sha256_file
-from .errors import BagReadError, LabelFormatError
+from .errors import BagReadError
 from .fleet_gate import gate, gate_table, intervals_line, pooled_intervals
 from .fleet_inputs import bag_names, bag_sha256, find_bags
 from .fleet_report import bag_row, markdown_table, pooled_metrics, pooled_row
@@ -40,6 +40,7 @@ from .fleet_runner import (BagJob, RAY_MISSING, ResultStore, run_ray, run_sequen
                            start_ray)
 from ..errors import VruDetectorError
 from ..extras import require
+from ..labels import LabelFormatError
 
 EXIT_BAG_FAILED = 1
 EXIT_USAGE = 2

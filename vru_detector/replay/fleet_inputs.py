@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .bag_task import sha256_file
-from .ground_truth import natural_key
 from ..errors import VruDetectorError
+from ..labels import natural_key
 
 STORAGE_SUFFIXES = ('.mcap', '.db3')
 

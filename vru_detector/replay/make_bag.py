@@ -41,15 +41,15 @@ import cv2
 import numpy as np
 
 from .bag_images import FRAME_KEYS
-from .errors import BagReadError, LabelFormatError
-from .ground_truth import GroundTruth, IMAGE_SUFFIXES, load_ground_truth, natural_key
+from .errors import BagReadError
 from .messages import detection_array, header, IGNORE_ID, image_message
 from ..cli.help import description, HelpFormatter
 from ..errors import VruDetectorError
+from ..labels import (class_names, GroundTruth, IMAGE_SUFFIXES, LabelFormatError,
+                      load_ground_truth, natural_key)
 from ..msgs.msg_types import typestore_with_vision_msgs
 from ..save_dir import free_path
 
-VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 DEFAULT_START_NS = 1_700_000_000 * 1_000_000_000  # fixed epoch: bags are reproducible
 
 
@@ -220,8 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                    '/camera/image_raw/compressed with --compressed')
     p.add_argument('--gt-topic', default='/ground_truth/detections',
                    help='vision_msgs/Detection2DArray topic of the --labels')
-    p.add_argument('--names', default=','.join(VRU_NAMES),
-                   help='class names the ground truth is mapped to (comma separated)')
+    p.add_argument('--names', default=','.join(class_names()),
+                   help='class names the ground truth is mapped to (comma separated; default: '
+                   "config/classes.yaml's classes, the student's)")
     p.add_argument('--start', type=int, default=0, help='skip this many frames first')
     p.add_argument('--max-frames', type=int, help='write at most this many frames')
     p.add_argument('--bag-version', type=int, choices=(8, 9), default=8,

@@ -84,7 +84,7 @@ def read_detection_array_ids(msg: Any, names: Sequence[str]
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                         np.ndarray]:
     """Read as :func:`read_detection_array`, plus each ``id`` as an int64 (-1: none)."""
-    from .ground_truth import map_class
+    from ..labels import map_class
 
     boxes, classes, scores, ignore, object_ids = [], [], [], [], []
     for det in msg.detections:

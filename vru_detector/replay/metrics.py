@@ -30,9 +30,8 @@ import numpy as np
 
 from .coco_eval import (accumulate, AREA_RANGES, box_area, coco_iou, CocoResult,
                         evaluate_image_class, ImageClassEval)
-from .ground_truth import FrameTruth
+from ..labels import FrameTruth, vru_ids, vru_names
 
-VRU_CLASSES = ('person', 'rider', 'bicycle', 'motorcycle')
 Conf = Union[float, np.ndarray]  # one score threshold, or one per class id
 
 
@@ -180,7 +179,7 @@ class ReplayMetrics:
             return {'precision': _f(p), 'recall': _f(r), 'f1': _f(f1), 'tp': int(t),
                     'fp': int(f), 'fn': int(n)}
 
-        vru = [i for i, n in enumerate(self.names) if n in VRU_CLASSES]
+        vru = vru_ids(self.names)
         return {
             'conf': describe_conf(conf, self.names),
             'all': prf(tp.sum(), fp.sum(), fn.sum()),
@@ -218,8 +217,9 @@ class ReplayMetrics:
         out['mean'] = mean
         return out
 
-    def missed(self, conf: Conf, classes: Sequence[str] = VRU_CLASSES) -> list[dict]:
-        """Every ground-truth VRU not found at score >= conf (IoU 0.5), by frame."""
+    def missed(self, conf: Conf, classes: Sequence[str] | None = None) -> list[dict]:
+        """Every ground-truth VRU (or of ``classes``) not found at score >= conf, by frame."""
+        classes = vru_names() if classes is None else classes
         wanted = [i for i, n in enumerate(self.names) if n in classes]
         out = []
         for rec in self.frames:
@@ -239,7 +239,7 @@ class ReplayMetrics:
 
     def frame_errors(self, conf: Conf) -> list[tuple[int, int, int, int]]:
         """(frame position, missed VRUs, other misses, false alarms) per frame at ``conf``."""
-        vru = [i for i, n in enumerate(self.names) if n in VRU_CLASSES]
+        vru = vru_ids(self.names)
         out = []
         for pos, rec in enumerate(self.frames):
             miss = ~rec.truth.ignore & (rec.gt_score < threshold_at(conf, rec.truth.class_ids))

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from .bag_images import BagFrame
 from .metrics import Conf, threshold_at
-from .truth import FrameTruth
+from ..labels import FrameTruth
 
 
 class PredictionBagWriter:

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from .bootstrap import interval, RESAMPLES, SEED
-from .metrics import ReplayMetrics, VRU_CLASSES
+from .metrics import ReplayMetrics
 from .weighted_metrics import HEIGHT_BUCKETS, WeightedReplay
+from ..labels import vru_ids
 
 BLOCK_S = 10.0   # seconds of recording resampled together (see the module docstring)
 
@@ -55,7 +56,7 @@ def replay_intervals(metrics: ReplayMetrics, conf: float, block_s: float = BLOCK
         return out
     w = WeightedReplay(metrics, conf)
     names = list(metrics.names)
-    vru = [k for k, n in enumerate(names) if n in VRU_CLASSES]
+    vru = vru_ids(names)
     stats = {'mAP50': w.map50}
     if 'person' in names:
         person = names.index('person')

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from .metrics import Conf, conf_text, FrameRecord, threshold_at
+from ..labels import vru_names
 
 MISS_BGR = (0, 0, 255)         # red: a ground-truth object nobody found
 FALSE_ALARM_BGR = (0, 165, 255)  # orange: a detection with no object under it
@@ -206,9 +207,10 @@ def write_markdown(metrics: Mapping, path: Path, images: Sequence[str] = ()) -> 
         lines.append(f'| {area} | {_fmt(d.get("mAP50_95"))} | {_fmt(d.get("mAP50"))} | '
                      f'{_fmt(op.get("recall_by_size", {}).get(area))} |')
     vru = op.get('vru') or {}
+    vru_classes = ', '.join(metrics.get('run', {}).get('vru_classes') or vru_names())
     missed = metrics.get('missed_vru', [])
     lines += ['', '## Safety', '',
-              f'- VRU recall (person, rider, bicycle, motorcycle): {_fmt(vru.get("recall"))}, '
+              f'- VRU recall ({vru_classes}): {_fmt(vru.get("recall"))}, '
               f'precision {_fmt(vru.get("precision"))}',
               f'- false positives per frame: {_fmt(op.get("false_positives_per_frame"))}',
               f'- missed VRUs: {sum(len(m["objects"]) for m in missed)} in {len(missed)} frames'

@@ -27,11 +27,11 @@ from typing import Sequence
 import numpy as np
 
 from .bag_images import BagFrame, BagImages, stamp_to_ns
-from .errors import BagReadError, LabelFormatError
-from .ground_truth import (dataset_names, default_image_dir, detect_format, find_image,
-                           FrameTruth, GroundTruth, load_ground_truth, map_class,
-                           parse_yolo_lines)
+from .errors import BagReadError
 from ..errors import VruDetectorError
+from ..labels import (dataset_names, default_image_dir, detect_format, find_image, FrameTruth,
+                      GroundTruth, load_ground_truth, parse_yolo_lines, source_class_map)
+from ..labels.truth import read_label_text
 
 
 class TruthLookup:
@@ -59,14 +59,12 @@ class TruthLookup:
         if first is not None and image_dir is None and \
                 find_image(default_image_dir(path), first.stem) is None:
             # normalised boxes and no images beside: scale with each bag frame's size
-            try:
-                self.lazy_yolo = {p.stem: p.read_text() for p in sorted(path.glob('*.txt'))}
-            except (OSError, UnicodeDecodeError) as exc:
-                raise LabelFormatError(f'{path}: unreadable label file ({exc})') from None
+            self.lazy_yolo = {p.stem: read_label_text(p, 'a YOLO label file')
+                              for p in sorted(path.glob('*.txt'))}
             keys = sorted(self.lazy_yolo)
             source = dataset_names(path)
             if source is not None:
-                self.class_map = {i: map_class(n, names, str(path)) for i, n in enumerate(source)}
+                self.class_map = source_class_map(source, names, str(path))
         else:
             truth = load_ground_truth(path, names, image_dir=image_dir)
             self.by_key = truth.by_key

@@ -16,15 +16,18 @@
 YOLO ``labels/<split>`` folders (normalised ``class cx cy w h``) read into pixel boxes.
 
 The images beside the labels give each frame's size; the dataset's data.yaml gives its class
-names, matched to the model's by name.
+names, matched to the model's by name. An image without a label file has no boxes.
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .errors import LabelFormatError
-from .truth import FrameTruth, GroundTruth, IMAGE_SUFFIXES, map_class, number_field
+from .classes import source_class_map
+from .data_yaml import default_image_dir, label_path
+from .errors import LabelFormatError, LabelNotFoundError
+from .truth import FrameTruth, GroundTruth, IMAGE_SUFFIXES, number_field, read_label_text
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -48,18 +51,16 @@ def find_image(image_dir: Path, stem: str) -> Path | None:
     return None
 
 
-def default_image_dir(labels_dir: Path) -> Path:
-    """Ultralytics' convention: .../labels/<split> holds the labels of .../images/<split>."""
-    parts = list(labels_dir.parts)
-    if 'labels' in parts:
-        i = len(parts) - 1 - parts[::-1].index('labels')
-        return Path(*parts[:i], 'images', *parts[i + 1:])
-    return labels_dir
+def parse_yolo_lines(text: str, image_shape: tuple[int, int], n_classes: int | None, where: str,
+                     class_map: Mapping[int, int | None] | None = None,
+                     dropped: Counter | None = None) -> tuple[list, list]:
+    """
+    Boxes (pixels) and class ids of one YOLO label file's text ``class cx cy w h`` lines.
 
-
-def parse_yolo_lines(text: str, image_shape: tuple[int, int], n_classes: int, where: str,
-                     class_map: Mapping[int, int | None] | None = None) -> tuple[list, list]:
-    """Boxes (pixels) and class ids of one YOLO label file's text ``class cx cy w h`` lines."""
+    ``class_map`` maps the dataset's class ids to the model's (None: not a model class; the
+    line is skipped and its dataset class id counted in ``dropped``). Without a map, ids must
+    be below ``n_classes`` (None: any id, the dataset's own).
+    """
     height, width = image_shape
     boxes, classes = [], []
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -80,9 +81,11 @@ def parse_yolo_lines(text: str, image_shape: tuple[int, int], n_classes: int, wh
                 raise LabelFormatError(f'{at}: class {cls} is not in the dataset names')
             mapped = class_map[cls]
             if mapped is None:
+                if dropped is not None:
+                    dropped[cls] += 1
                 continue
             cls = mapped
-        elif cls >= n_classes:
+        elif n_classes is not None and cls >= n_classes:
             raise LabelFormatError(f'{at}: class {cls} >= number of model classes {n_classes}')
         cx, cy, w, h = (number_field(v, at, name)
                         for v, name in zip(fields[1:], 'cx cy w h'.split()))
@@ -96,60 +99,66 @@ def parse_yolo_lines(text: str, image_shape: tuple[int, int], n_classes: int, wh
     return boxes, classes
 
 
+def _dropped_names(dropped: Counter, source_names: Sequence[str] | None) -> Counter:
+    """Dataset class ids counted by :func:`parse_yolo_lines` -> their names."""
+    return Counter({(source_names[i] if source_names else f'class {i}'): n
+                    for i, n in dropped.items()})
+
+
 def read_yolo_labels(labels_dir: str | Path, names: Sequence[str],
                      image_dir: str | Path | None = None,
                      source_names: Sequence[str] | None = None) -> GroundTruth:
     """
     Read a YOLO ``labels/<split>`` folder (normalised ``class cx cy w h``) into pixels.
 
-    Image sizes come from the images beside (``images/<split>``, or ``image_dir``).
-    ``source_names`` are the dataset's class names when they differ from the model's; classes
-    the model does not have are dropped.
+    One frame per label file. Image sizes come from the images beside (``images/<split>``, or
+    ``image_dir``). ``source_names`` are the dataset's class names when they differ from the
+    model's; classes the model does not have are dropped.
     """
     labels_dir = Path(labels_dir)
     if not labels_dir.is_dir():
-        raise LabelFormatError(f'{labels_dir}: not a folder of YOLO .txt label files')
+        raise LabelNotFoundError(f'{labels_dir}: not a folder of YOLO .txt label files')
     image_dir = Path(image_dir) if image_dir else default_image_dir(labels_dir)
     class_map = None
     if source_names is not None:
-        class_map = {i: map_class(n, names, f'{labels_dir} names') for i, n in
-                     enumerate(source_names)}
-    frames = []
+        class_map = source_class_map(source_names, names, f'{labels_dir} names')
+    frames, dropped = [], Counter()
     files = sorted(labels_dir.glob('*.txt'))
     if not files:
         raise LabelFormatError(f'{labels_dir}: no .txt label files found')
     for path in files:
         image = find_image(image_dir, path.stem)
         if image is None:
-            raise LabelFormatError(
+            raise LabelNotFoundError(
                 f'{path}: no image {path.stem}.* in {image_dir}; YOLO boxes are normalised, so '
                 'the image is needed for its size (pass image_dir / --images)')
         shape = image_size(image)
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LabelFormatError(f'{path}: unreadable label file ({exc})') from None
-        boxes, classes = parse_yolo_lines(text, shape, len(names), str(path), class_map)
-        frames.append(FrameTruth.from_lists(path.stem, boxes, classes, None, shape))
-    return GroundTruth(tuple(names), frames, str(labels_dir))
+        text = read_label_text(path, 'a YOLO label file')
+        boxes, classes = parse_yolo_lines(text, shape, len(names), str(path), class_map, dropped)
+        frames.append(FrameTruth.from_lists(path.stem, boxes, classes, None, shape,
+                                            image=image.name))
+    return GroundTruth(tuple(names), frames, str(labels_dir),
+                       _dropped_names(dropped, source_names))
 
 
-def dataset_names(labels_dir: Path) -> list[str] | None:
-    """Class names of the YOLO dataset a labels folder belongs to (its data.yaml), if found."""
-    import yaml
+def read_yolo_image(image: Path, names: Sequence[str],
+                    source_names: Sequence[str] | None = None,
+                    dropped: Counter | None = None) -> FrameTruth:
+    """
+    Ground truth of one image of a YOLO dataset: its label file, or no boxes when it has none.
 
-    for parent in list(Path(labels_dir).resolve().parents)[:3]:
-        for cand in sorted(parent.glob('*.yaml')):
-            try:
-                data = yaml.safe_load(cand.read_text())
-            except (OSError, yaml.YAMLError, UnicodeDecodeError):
-                continue
-            names = data.get('names') if isinstance(data, dict) else None
-            if isinstance(names, dict):
-                try:
-                    return [str(names[i]) for i in range(len(names))]
-                except KeyError:
-                    continue
-            if isinstance(names, list):
-                return [str(n) for n in names]
-    return None
+    The label file is ``.../labels/<split>/x.txt`` for ``.../images/<split>/x.jpg``; classes
+    map as in :func:`read_yolo_labels`, and the dropped ones are counted by name in ``dropped``.
+    """
+    image = Path(image)
+    path = label_path(image)
+    text = read_label_text(path, 'a YOLO label file') if path.is_file() else ''
+    class_map = None
+    if source_names is not None:
+        class_map = source_class_map(source_names, names, f'{path.parent} names')
+    skipped: Counter = Counter()
+    shape = image_size(image)
+    boxes, classes = parse_yolo_lines(text, shape, len(names), str(path), class_map, skipped)
+    if dropped is not None:
+        dropped.update(_dropped_names(skipped, source_names))
+    return FrameTruth.from_lists(image.stem, boxes, classes, None, shape, image=image.name)

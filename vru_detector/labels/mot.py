@@ -20,12 +20,14 @@ ignore regions; the MOT ``id`` column is kept as each box's object id (tracking 
 """
 from __future__ import annotations
 
+from collections import Counter
 import configparser
 from pathlib import Path
 from typing import Sequence
 
+from .classes import map_class, MOT_CLASSES
 from .errors import LabelFormatError
-from .truth import FrameTruth, GroundTruth, map_class, MOT_CLASSES, number_field
+from .truth import FrameTruth, GroundTruth, number_field, read_label_text
 
 
 def read_seqinfo(path: Path) -> dict[str, str]:
@@ -60,10 +62,7 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
     with no boxes.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabelFormatError(f'{path}: unreadable MOT gt file ({exc})') from None
+    text = read_label_text(path, 'a MOTChallenge gt.txt')
     seqinfo = find_seqinfo(path)
     if seqinfo is not None:
         info = read_seqinfo(seqinfo)
@@ -74,6 +73,7 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
             num_frames = int(number_field(info['seqlength'], str(seqinfo), 'seqLength'))
     person = map_class('person', names, str(path))
     per_frame: dict[int, tuple[list, list, list]] = {}
+    dropped: Counter = Counter()
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -91,6 +91,7 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
             raise LabelFormatError(f'{at}: negative width/height {w}, {h}')
         flag = values[6] if len(values) > 6 else 1
         cls: int | None = person
+        mapped: str | None = 'person'
         ignore = flag == 0
         if len(values) == 9:  # MOT16/17: class column
             mot_class = int(values[7])
@@ -99,6 +100,7 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
             ignore = ignore or mapped is None
         if cls is None:
             if not ignore:
+                dropped[str(mapped)] += 1
                 continue
             cls = person if person is not None else 0
         boxes, classes, ign, ids = per_frame.setdefault(int(number), ([], [], [], []))
@@ -115,4 +117,4 @@ def read_mot_gt(path: str | Path, names: Sequence[str], num_frames: int | None =
         boxes, classes, ign, ids = per_frame.get(index, ([], [], [], []))
         frame = FrameTruth.from_lists(str(index), boxes, classes, ign, object_ids=ids)
         frames.append(frame.clipped(*image_shape) if image_shape else frame)
-    return GroundTruth(tuple(names), frames, str(path))
+    return GroundTruth(tuple(names), frames, str(path), dropped)

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-`vru-train data SOURCE --out DIR --train ANN IMAGES [--val ANN IMAGES]`: a YOLO VRU dataset.
+Convert annotations to a YOLO VRU dataset (`vru-train data`, whose flags are in stages/data.py).
 
 SOURCE is bdd100k (detection JSON + image folder), visdrone (annotations folder + images
 folder) or coco (instances JSON + image folder). SOURCE yolo merges existing YOLO datasets:
@@ -23,31 +23,13 @@ are hard-linked (symlinked across file systems, or copied with --copy); labels, 
 """
 from __future__ import annotations
 
-import argparse
 from collections import Counter
-from itertools import chain
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
-from .bdd100k import read_bdd100k
-from .coco import read_coco
-from .common import class_list, ConvertReport, ImageBoxes, write_data_yaml, write_split
-from .visdrone import read_visdrone
-from .yolo import read_yolo
-
-READERS = {'bdd100k': read_bdd100k, 'visdrone': read_visdrone, 'coco': read_coco,
-           'yolo': read_yolo}
-
-
-def read_split(source: str, split: str, inputs: Sequence[Path], names: tuple[str, ...],
-               dropped: Counter) -> Iterable[ImageBoxes]:
-    """Items of one split: (annotations, images) for a converter, data.yaml files for yolo."""
-    if source == 'yolo':
-        return chain.from_iterable(read_yolo(Path(p), split, names, dropped) for p in inputs)
-    if len(inputs) != 2:
-        raise ValueError(f'{split}: {source} takes ANNOTATIONS IMAGES, got {len(inputs)} paths')
-    return READERS[source](Path(inputs[0]), Path(inputs[1]), names, dropped)
+from .common import class_list, ConvertReport, write_data_yaml, write_split
+from .readers import read_split, SOURCES
 
 
 def convert(source: str, out: Path, splits: dict[str, Sequence[Path]], with_car: bool = True,
@@ -57,8 +39,8 @@ def convert(source: str, out: Path, splits: dict[str, Sequence[Path]], with_car:
 
     ``splits`` maps split name -> (annotations, images), or -> data.yaml files for ``yolo``.
     """
-    if source not in READERS:
-        raise ValueError(f'unknown source {source!r}; expected one of {sorted(READERS)}')
+    if source not in SOURCES:
+        raise ValueError(f'unknown source {source!r}; expected one of {list(SOURCES)}')
     if not splits:
         raise ValueError('no split to convert: give at least --train ANNOTATIONS IMAGES')
     out = Path(out)
@@ -79,25 +61,3 @@ def convert(source: str, out: Path, splits: dict[str, Sequence[Path]], with_car:
                   'dropped': dict(r.dropped)} for s, r in report.splits.items()}
     (out / 'counts.json').write_text(json.dumps({'source': source, 'splits': counts}, indent=2))
     return report
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('source', choices=sorted(READERS),
-                        help='annotation format to convert, or yolo to merge YOLO datasets')
-    parser.add_argument('--out', type=Path, required=True, help='output dataset folder')
-    for split in ('train', 'val', 'test'):
-        parser.add_argument(f'--{split}', nargs='+', type=Path, metavar='PATH',
-                            help='ANNOTATIONS IMAGES, or data.yaml files for yolo')
-    parser.add_argument('--no-car', action='store_true', help='keep only the four VRU classes')
-    parser.add_argument('--copy', action='store_true', help='copy images instead of linking')
-    parser.add_argument('--drop-empty', action='store_true',
-                        help='skip images without any kept box')
-
-
-def run(args: argparse.Namespace) -> int:
-    splits = {s: tuple(getattr(args, s)) for s in ('train', 'val', 'test') if getattr(args, s)}
-    report = convert(args.source, args.out, splits, with_car=not args.no_car, copy=args.copy,
-                     keep_empty=not args.drop_empty)
-    print(report.table())
-    print(f'data.yaml: {report.out / "data.yaml"}')
-    return 0

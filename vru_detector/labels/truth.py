@@ -22,6 +22,7 @@ checked not to escape the dataset folder.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 import json
 import math
@@ -31,19 +32,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import LabelFormatError
+from .errors import LabelFormatError, LabelNotFoundError
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-
-# Category names of the public datasets mapped onto our class names (BDD100K, MOT, COCO).
-CATEGORY_ALIASES = {
-    'pedestrian': 'person', 'bike': 'bicycle', 'motor': 'motorcycle', 'motorbike': 'motorcycle',
-    'cyclist': 'rider',
-}
-# MOT16/17 gt.txt class column (9-column files): 1 pedestrian, 2 person on vehicle, 3 car,
-# 4 bicycle, 5 motorbike, 7 static person; the rest (6 non-motorized vehicle, 8 distractor,
-# 9 occluder, 10 occluder on ground, 11 occluder full, 12 reflection) are ignore regions.
-MOT_CLASSES = {1: 'person', 2: 'rider', 3: 'car', 4: 'bicycle', 5: 'motorcycle', 7: 'person'}
 
 
 @dataclass(frozen=True)
@@ -59,6 +50,8 @@ class FrameTruth:
     image_shape: (height, width) when the label file says it, else None.
     object_ids: int64 [N] identity of each box across frames (MOT ``id``; tracking evaluation),
         -1 where the format has none.
+    image: the image path as the label file names it (relative, checked to stay inside the
+        dataset), '' where the format names none (MOT frames, bag topics).
     """
 
     key: str
@@ -67,6 +60,7 @@ class FrameTruth:
     ignore: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     image_shape: tuple[int, int] | None = None
     object_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    image: str = ''
 
     def __post_init__(self) -> None:
         n = len(self.class_ids)
@@ -85,12 +79,13 @@ class FrameTruth:
     def from_lists(cls, key: str, boxes: Sequence[Sequence[float]], class_ids: Sequence[int],
                    ignore: Sequence[bool] | None = None,
                    image_shape: tuple[int, int] | None = None,
-                   object_ids: Sequence[int] | None = None) -> FrameTruth:
+                   object_ids: Sequence[int] | None = None, image: str = '') -> FrameTruth:
+        """Build a frame from plain lists (boxes xyxy in pixels); ids default to none (-1)."""
         xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
         ign = np.zeros(len(class_ids), bool) if ignore is None else np.asarray(ignore, bool)
         oids = np.zeros(0, np.int64) if object_ids is None else np.asarray(object_ids, np.int64)
         return cls(key, xyxy, np.asarray(class_ids, np.int64).reshape(-1), ign, image_shape,
-                   oids)
+                   oids, image)
 
     def clipped(self, height: int, width: int) -> FrameTruth:
         """Boxes clipped to the image (MOT boxes may extend past the border)."""
@@ -98,16 +93,22 @@ class FrameTruth:
         xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
         return FrameTruth(self.key, xyxy, self.class_ids, self.ignore, (height, width),
-                          self.object_ids)
+                          self.object_ids, self.image)
 
 
 @dataclass
 class GroundTruth:
-    """Frames of one dataset in natural key order, with the class names the ids refer to."""
+    """
+    Frames of one dataset in natural key order, with the class names the ids refer to.
+
+    ``dropped`` counts the labels a reader left out, by the dataset's own category (classes
+    the model does not have, boxes the format marks as not counted): what a conversion reports.
+    """
 
     names: tuple[str, ...]
     frames: list[FrameTruth]
     source: str = ''
+    dropped: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.frames = sorted(self.frames, key=lambda f: natural_key(f.key))
@@ -154,16 +155,6 @@ def resolve_inside(root: Path, name: str, where: str = '') -> Path:
     return path
 
 
-def map_class(name: Any, names: Sequence[str], where: str) -> int | None:
-    """Return the model class id of a dataset category (aliases applied); None: not a class."""
-    if not isinstance(name, str):
-        raise LabelFormatError(f'{where}: category must be a string, got {name!r}')
-    key = name.strip().lower()
-    key = CATEGORY_ALIASES.get(key, key)
-    lowered = [n.lower() for n in names]
-    return lowered.index(key) if key in lowered else None
-
-
 def number_field(value: Any, where: str, what: str) -> float:
     """Read a finite number from a label field (int, float or numeric string)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -184,12 +175,24 @@ def check_box(x1: float, y1: float, x2: float, y2: float, where: str) -> list[fl
     return [x1, y1, x2, y2]
 
 
-def load_json(path: Path) -> Any:
-    """Parse a JSON label file; unreadable or invalid JSON is a LabelFormatError."""
+def read_label_text(path: Path, what: str) -> str:
+    """Text of a label file; missing is a LabelNotFoundError, unreadable a LabelFormatError."""
+    path = Path(path)
+    if not path.is_file():
+        raise LabelNotFoundError(f'{path}: no such file; expected {what}. Check the path')
     try:
-        return json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise LabelFormatError(f'{path}: not a readable JSON file ({exc})') from None
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabelFormatError(f'{path}: unreadable {what} ({exc})') from None
+
+
+def load_json(path: Path, what: str = 'a JSON label file') -> Any:
+    """Parse a JSON label file; missing, unreadable or invalid JSON is a LabelFormatError."""
+    text = read_label_text(path, what)
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise LabelFormatError(f'{path}: not valid JSON ({exc}); expected {what}') from None
 
 
 def image_key(name: str, where: str) -> str:

@@ -13,32 +13,23 @@
 # limitations under the License.
 
 """
-Ground-truth boxes from the label formats people have: YOLO txt, COCO JSON, BDD100K JSON, MOT.
+Pick the reader of a label path: YOLO folder, MOT gt.txt, COCO or BDD100K JSON (by content).
 
-Every reader returns the same value, a :class:`GroundTruth` (see ``truth``), so evaluation,
-the bag writer and the training data converter share one shape. This module picks the reader
-from the path and re-exports the readers and types, the import path callers use.
+Every reader returns the same value, a :class:`GroundTruth`, so evaluation, the bag writer
+and the training data converter share one shape.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
-from .errors import LabelFormatError
-from .json_labels import read_bdd_json, read_coco_json
-from .mot_labels import find_seqinfo, read_mot_gt, read_seqinfo
-from .truth import (CATEGORY_ALIASES, FrameTruth, GroundTruth, IMAGE_SUFFIXES, load_json,
-                    map_class, MOT_CLASSES, natural_key, resolve_inside, safe_relative)
-from .yolo_labels import (dataset_names, default_image_dir, find_image, image_size,
-                          parse_yolo_lines, read_yolo_labels)
-
-__all__ = [
-    'CATEGORY_ALIASES', 'dataset_names', 'default_image_dir', 'detect_format', 'find_image',
-    'find_seqinfo', 'FrameTruth', 'GroundTruth', 'IMAGE_SUFFIXES', 'image_size', 'iter_keys',
-    'LabelFormatError', 'load_ground_truth', 'map_class', 'MOT_CLASSES', 'natural_key',
-    'parse_yolo_lines', 'read_bdd_json', 'read_coco_json', 'read_mot_gt', 'read_seqinfo',
-    'read_yolo_labels', 'resolve_inside', 'safe_relative',
-]
+from .bdd100k import read_bdd_json
+from .coco import read_coco_json
+from .data_yaml import dataset_names
+from .errors import LabelFormatError, LabelNotFoundError
+from .mot import read_mot_gt
+from .truth import GroundTruth, load_json
+from .yolo import read_yolo_labels
 
 
 def detect_format(path: Path) -> str:
@@ -46,7 +37,7 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         return 'yolo'
     if not path.is_file():
-        raise LabelFormatError(f'{path}: label file or folder does not exist')
+        raise LabelNotFoundError(f'{path}: label file or folder does not exist')
     if path.suffix.lower() == '.txt':
         return 'mot'
     if path.suffix.lower() == '.json':
@@ -76,8 +67,3 @@ def load_ground_truth(path: str | Path, names: Sequence[str],
     if fmt == 'coco':
         return read_coco_json(path, names)
     return read_bdd_json(path, names)
-
-
-def iter_keys(gt: GroundTruth) -> Iterable[str]:
-    """Frame keys of ``gt`` in its (natural) order."""
-    return (f.key for f in gt.frames)

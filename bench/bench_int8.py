@@ -84,7 +84,7 @@ def latency(args, work: Path) -> list[tuple]:
     from training.models import build_yolo
     from training.quantize.calibration_set import (dataset_split_dir, load_batch,
                                                    select_calibration_images)
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
 
     torch.manual_seed(0)
     yolo = build_yolo('yolov8s', workdir=work)
@@ -108,7 +108,7 @@ def accuracy(args, work: Path) -> list[tuple]:
     from training.evaluate import validate_onnx
     from training.export import export_onnx
     from training.quantize.calibration_set import dataset_split_dir, select_calibration_images
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
 
     data = SHARED / 'bdd100k_vru' / 'data.yaml'
     if args.student:

@@ -21,7 +21,10 @@ of the stratified image draw), the model is calibrated on ``--images`` bdd100k_v
 images and both precisions run through the runtime Detector (ONNX Runtime CPU) on the val
 images of ``--sets`` (default bdd100k_vru; classes mapped by name). Drops come with
 paired 95% bootstrap intervals over images (``training/quantize/paired_eval.py``). Per-image
-evaluations are cached in ``--out``, so an interrupted run resumes.
+evaluations are cached in ``--out``, so an interrupted run resumes. ``--backend`` evaluates
+on that runtime (default: the one the file implies, OpenVINO for .onnx when installed); an
+INT8 file already in ``--out`` is reused, so the same table can be rerun on another runtime
+without calibrating again.
 
     python bench/bench_int8_calibration.py --model s0=runs/seeds/s0/export/teacher.onnx \\
         --methods max percentile entropy --draws 0 --out runs/int8_bench
@@ -49,13 +52,15 @@ def val_images(sets: list[str]) -> list[Path]:
     return images
 
 
-def cached_evals(model: Path, images: list[Path], cache: Path):
+def cached_evals(model: Path, images: list[Path], cache: Path, backend: str | None = None):
     """Per-image evaluations of ``model``, from ``cache`` when an earlier run wrote it."""
     from training.quantize.paired_eval import evaluate_images
 
+    if backend:
+        cache = cache.with_name(f'{cache.stem}.{backend}{cache.suffix}')
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    evals = evaluate_images(model, images)
+    evals = evaluate_images(model, images, backend=backend)
     cache.write_bytes(pickle.dumps(evals))
     return evals
 
@@ -74,12 +79,14 @@ def main() -> int:
     parser.add_argument('--sets', nargs='+', default=['bdd100k_vru'],
                         help='val splits pooled, e.g. bdd100k_vru coco_vru street_vru')
     parser.add_argument('--out', type=Path, default=Path('runs/int8_bench'))
+    parser.add_argument('--backend', choices=['onnxruntime', 'openvino'], default=None,
+                        help='runtime of the evaluations (default: the one the file implies)')
     args = parser.parse_args()
 
     from training.quantize.calibration_set import select_calibration_images
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
     from training.quantize.paired_eval import paired_drop
-    from training.quantize.settings import CalibrateSettings
+    from training.stages.calibrate import CalibrateSettings
     from vru_detector import Detector
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -92,25 +99,29 @@ def main() -> int:
     for i, (spec, method, draw) in enumerate(jobs, 1):
         name, _, path = spec.partition('=')
         fp32 = Path(path)
-        key = f'{name}/{method}/{draw}'
+        key = f'{name}/{method}/{draw}' + (f'/{args.backend}' if args.backend else '')
         if key in results:
             continue
         print(f'[{i}/{len(jobs)}] {key} ({time.monotonic() - start:.0f} s)', flush=True)
         work = args.out / name
         work.mkdir(parents=True, exist_ok=True)
-        ref = cached_evals(fp32, images, work / 'fp32.pkl')
+        ref = cached_evals(fp32, images, work / 'fp32.pkl', args.backend)
         cfg = CalibrateSettings(method=method, **({'percentile': args.percentile}
                                                   if args.percentile else {}))
-        calib = select_calibration_images(train, args.images, draw)
-        t0 = time.monotonic()
-        result = calibrate(fp32, calib, work / f'{method}_{draw}_int8.onnx', cfg.quant(),
-                           report_dir=work / f'{method}_{draw}_report', seed=draw)
-        seconds = time.monotonic() - t0
-        int8 = cached_evals(result.model, images, work / f'{method}_{draw}.pkl')
+        int8_path = work / f'{method}_{draw}_int8.onnx'
+        seconds = None
+        if not int8_path.is_file():
+            calib = select_calibration_images(train, args.images, draw)
+            t0 = time.monotonic()
+            calibrate(fp32, calib, int8_path, cfg.quant(),
+                      report_dir=work / f'{method}_{draw}_report', seed=draw)
+            seconds = time.monotonic() - t0
+        int8 = cached_evals(int8_path, images, work / f'{method}_{draw}.pkl', args.backend)
         names = list(Detector(str(fp32)).names)
         person = names.index('person')
         row = {'model': name, 'method': method, 'draw': draw, 'calib_s': seconds,
-               'percentile': cfg.percentile, 'images': len(images)}
+               'percentile': cfg.percentile, 'images': len(images),
+               'backend': args.backend or 'default'}
         for label, cls in (('person_ap50', person), ('map50', None)):
             d = paired_drop(ref, int8, names, cls, args.resamples, seed=0)
             row[label] = vars(d) | {'relative': d.relative}
@@ -122,9 +133,11 @@ def main() -> int:
         rows.append([row['model'], row['method'], row['draw'], f'{p["fp32"]:.1f}',
                      f'{p["drop"]:+.2f} [{p["low"]:+.2f}, {p["high"]:+.2f}]', f'{m["fp32"]:.1f}',
                      f'{m["drop"]:+.2f} [{m["low"]:+.2f}, {m["high"]:+.2f}]',
-                     f'{100 * m["relative"]:.1f}%', f'{row["calib_s"]:.0f}'])
+                     f'{100 * m["relative"]:.1f}%',
+                     '-' if row['calib_s'] is None else f'{row["calib_s"]:.0f}',
+                     row.get('backend', 'default')])
     print_table(['model', 'method', 'draw', 'person AP50 fp32', 'drop [95% CI]', 'mAP50 fp32',
-                 'drop [95% CI]', 'rel. drop', 'calib s'], rows)
+                 'drop [95% CI]', 'rel. drop', 'calib s', 'runtime'], rows)
     return 0
 
 

@@ -197,7 +197,7 @@ def accuracy_rows(sizes) -> list[list]:
     from scipy.stats import bootstrap
 
     from vru_detector import Detector
-    from vru_detector.replay.ground_truth import load_ground_truth
+    from vru_detector.labels import load_ground_truth
 
     per_size, largest = {}, {}
     for size in sorted(sizes, reverse=True):

@@ -47,7 +47,7 @@ def build_models(fp32: Path, data: Path, out: Path, n_calib: int) -> dict[str, P
     import onnx
 
     from training.quantize.calibration_set import dataset_split_dir, select_calibration_images
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
     from training.quantize.cpu_layout import CPU_QDQ_KEY
     from training.quantize.qdq import QuantSettings
 
@@ -100,7 +100,7 @@ def accuracy(paths: dict[str, Path], data: Path, n_val: int, conf: float) -> dic
     from training.quantize.sensitivity import output_error
     from vru_detector import Detector
     from vru_detector.replay.metrics import ReplayMetrics
-    from vru_detector.replay.yolo_labels import read_yolo_labels
+    from vru_detector.labels import read_yolo_labels
     import yaml
 
     val = dataset_split_dir(data, 'val')

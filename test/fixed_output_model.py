@@ -28,7 +28,7 @@ from typing import Sequence, Tuple, Union
 
 import numpy as np
 
-VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
+CLASS_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def head_output(boxes: Sequence[FixedBox], num_classes: int) -> np.ndarray:
 
 
 def build_fixed_output_onnx(path: Union[str, Path], boxes: Sequence[FixedBox] = DEFAULT_BOXES,
-                            names: Sequence[str] = VRU_NAMES, imgsz: int = 320,
+                            names: Sequence[str] = CLASS_NAMES, imgsz: int = 320,
                             precision: str = 'fp32') -> Path:
     """Write the model to ``path`` with ultralytics-style metadata; return the path."""
     import onnx

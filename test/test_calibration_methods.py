@@ -54,7 +54,7 @@ def _digest(path: Path) -> str:
 
 @pytest.mark.parametrize('method', ['max', 'percentile', 'entropy'])
 def test_same_model_images_and_seed_give_a_byte_identical_int8_file(tmp_path, method):
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
     from training.quantize.qdq import QuantSettings
 
     fp32, images = _fp32_with_images(tmp_path)
@@ -99,29 +99,21 @@ def test_histogram_methods_clip_the_max_range_and_entropy_is_not_min_max(tmp_pat
 
 
 def test_calibrate_settings_have_one_default_for_recipe_and_command_line():
-    import argparse
-
-    from training.pipeline import section
-    from training.quantize.cli import add_arguments
+    from training.cli import stage_parser
     from training.quantize.qdq import QuantSettings
-    from training.quantize.settings import CalibrateSettings
-    from training.recipe import RecipeError
+    from training.recipe import RecipeError, stage_settings
+    from training.stages.calibrate import CalibrateSettings
 
     default = CalibrateSettings()
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
+    parser = stage_parser('calibrate')[0]
     args = parser.parse_args(['--model', 'm.onnx', '--data', 'd.yaml'])
-    assert (args.method, args.percentile, args.keep_float, args.max_drop, args.num_images,
-            args.val_images, args.max_float_layers, args.seed) == (
-        default.method, default.percentile, default.keep_float, default.max_drop, default.images,
-        default.val_images, default.max_float_layers, default.seed)
-    assert (default.method, default.percentile) == (QuantSettings().method,
-                                                    QuantSettings().percentile)
+    assert stage_settings({}, 'calibrate', **CalibrateSettings.given_flags(args)) == default
+    assert default.quant() == QuantSettings()  # the Q/DQ defaults are the library's
     recipe = {'calibrate': {'method': 'percentile', 'percentile': 99.99, 'max_drop': 1}}
-    opts = CalibrateSettings.from_recipe(section(recipe, 'calibrate'))
+    opts = stage_settings(recipe, 'calibrate')
     assert opts.quant() == QuantSettings(method='percentile', percentile=99.99)
-    assert opts.max_drop == 1.0 and opts.images == default.images
+    assert opts.max_drop == 1.0 and opts.num_images == default.num_images
     with pytest.raises(RecipeError, match='max_dorp'):
-        section({'calibrate': {'max_dorp': 1}}, 'calibrate')
+        stage_settings({'calibrate': {'max_dorp': 1}}, 'calibrate')
     with pytest.raises(ValueError, match='method'):
         CalibrateSettings.from_recipe({'method': 'kl'})

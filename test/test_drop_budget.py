@@ -76,7 +76,7 @@ def test_calibrate_max_drop_on_a_small_model(coco_small, bdd_yaml, tmp_path, mon
 
     from training.quantize import paired_eval
     from training.quantize.calibration_set import dataset_split_dir, select_calibration_images
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
     from training.quantize.qdq import conv_layers
 
     calib = select_calibration_images(dataset_split_dir(bdd_yaml, 'train'), 8, seed=0)
@@ -115,4 +115,4 @@ def test_max_drop_needs_labelled_val_images(coco_small, bdd_yaml, capsys):
     assert 'val split of --data' in err and 'Traceback' not in err
     assert main(['calibrate', '--model', str(coco_small), '--data', str(bdd_yaml),
                  '--max-drop', '-1']) == 2
-    assert 'max_drop -1.0 must be >= 0' in capsys.readouterr().err
+    assert 'max_drop: expected a non-negative number, got -1.0' in capsys.readouterr().err

@@ -51,7 +51,7 @@ def coco_models(bdd_yaml, tmp_path_factory) -> tuple[Path, Path]:
         pytest.skip(f'{PRETRAINED} not found (../shared/models beside the repo)')
     from training.export import export_onnx
     from training.quantize.calibration_set import dataset_split_dir, select_calibration_images
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
 
     out = tmp_path_factory.mktemp('coco640')
     fp32 = export_onnx(PRETRAINED, out / 'yolov8n.onnx', SIZE)

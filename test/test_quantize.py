@@ -23,7 +23,7 @@ import pytest
 from training.quantize.calibration_set import (calibration_id, class_coverage, dataset_split_dir,
                                                image_classes, select_calibration_images)
 
-VRU_CLASSES = {0, 1, 2, 3, 4}
+ALL_CLASSES = {0, 1, 2, 3, 4}  # every class of config/classes.yaml
 
 
 @pytest.fixture(scope='module')
@@ -40,7 +40,7 @@ def fp32_onnx(trained_tiny, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='module')
 def calibrated(fp32_onnx, train_dir, tmp_path_factory):
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
 
     images = select_calibration_images(train_dir, 32, seed=0)
     return calibrate(fp32_onnx, images, tmp_path_factory.mktemp('int8') / 'tiny_int8.onnx')
@@ -49,10 +49,10 @@ def calibrated(fp32_onnx, train_dir, tmp_path_factory):
 def test_calibration_set_is_stratified_so_rare_classes_are_present(train_dir):
     chosen = select_calibration_images(train_dir, 20, seed=0)
     assert len(chosen) == len(set(chosen)) == 20
-    assert set(class_coverage(chosen)) == VRU_CLASSES  # rider/bicycle/motorcycle are rare
+    assert set(class_coverage(chosen)) == ALL_CLASSES  # rider/bicycle/motorcycle are rare
     # a plain random draw of 20 usually misses one of the rare classes; ours never does
     assert all(set(class_coverage(select_calibration_images(train_dir, 20, seed=s)))
-               == VRU_CLASSES for s in range(5))
+               == ALL_CLASSES for s in range(5))
     assert select_calibration_images(train_dir, 20, seed=0) == chosen
     assert len(select_calibration_images(train_dir, 10_000)) == 200  # all of them, once
     assert image_classes(chosen[0])  # the rarest groups are drawn first
@@ -60,14 +60,14 @@ def test_calibration_set_is_stratified_so_rare_classes_are_present(train_dir):
 
 def test_calibration_set_reads_a_merged_dataset_with_one_folder_per_source(shared_data,
                                                                            tmp_path):
-    from training.data.cli import convert
+    from training.data.convert import convert
 
     sources = tuple(shared_data / d / 'data.yaml' for d in ('bdd100k_vru', 'coco_vru'))
     convert('yolo', tmp_path / 'street', {'train': sources})
     chosen = select_calibration_images(tmp_path / 'street' / 'images' / 'train', 10_000)
     assert len(chosen) == 200 + 168
     assert {p.parent.name for p in chosen} == {'bdd100k_vru', 'coco_vru'}
-    assert set(class_coverage(chosen)) == VRU_CLASSES  # labels found in the sub-folders
+    assert set(class_coverage(chosen)) == ALL_CLASSES  # labels found in the sub-folders
 
 
 def test_calibration_id_changes_with_images_method_and_settings(train_dir):
@@ -198,7 +198,7 @@ def test_sensitivity_ranking_is_reproducible_and_keep_float_uses_it(fp32_onnx, t
                                                                     tmp_path):
     import onnx
 
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
     from training.quantize.qdq import conv_layers, QuantSettings
 
     layers = conv_layers(onnx.load(str(fp32_onnx)))[::10][:5]

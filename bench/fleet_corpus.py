@@ -33,9 +33,9 @@ import cv2
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from common import SHARED_DATA  # noqa: E402, I100
-from vru_detector.replay.ground_truth import load_ground_truth  # noqa: E402
+from vru_detector.labels import class_names, load_ground_truth  # noqa: E402
 from vru_detector.replay.make_bag import (iter_image_folder, iter_video, video_fps,  # noqa: E402
-                                          VRU_NAMES, write_bag)
+                                          write_bag)
 
 IMAGE_SETS = ('bdd100k_vru', 'coco_vru', 'street_vru')
 CLIPS = ('vtest.avi', 'TUD-Stadtmitte.mp4', 'TUD-Campus.mp4')
@@ -54,7 +54,7 @@ def build(out: Path, frames: int, clip_frames: int) -> list[tuple[str, int]]:
     made = []
     for name in IMAGE_SETS:
         images = SHARED_DATA / name / 'images' / 'val'
-        truth = load_ground_truth(SHARED_DATA / name / 'labels' / 'val', VRU_NAMES,
+        truth = load_ground_truth(SHARED_DATA / name / 'labels' / 'val', class_names(),
                                   image_dir=images)
         count = sum(1 for _ in images.glob('*.jpg')) + sum(1 for _ in images.glob('*.png'))
         for k, (start, n) in enumerate(chunks(count, frames)):
@@ -64,7 +64,7 @@ def build(out: Path, frames: int, clip_frames: int) -> list[tuple[str, int]]:
             made.append((bag.name, n))
     for clip in CLIPS:
         video = SHARED_DATA / 'videos' / clip
-        truth = load_ground_truth(video.with_name(f'{video.stem}.gt.txt'), VRU_NAMES)
+        truth = load_ground_truth(video.with_name(f'{video.stem}.gt.txt'), class_names())
         capture = cv2.VideoCapture(str(video))
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         capture.release()

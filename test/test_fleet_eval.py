@@ -56,7 +56,7 @@ def fixed_boxes(with_persons: bool = True) -> list:
 def corpus(tmp_path_factory, shared_data):
     """BAGS bags of FRAMES frames, one bag of all those frames, and the fixed models."""
     pytest.importorskip('onnx', reason='the fixed-output test model is built with onnx')
-    from vru_detector.replay.ground_truth import load_ground_truth
+    from vru_detector.labels import load_ground_truth
     from vru_detector.replay.make_bag import iter_image_folder, write_bag
     from fixed_output_model import build_fixed_output_onnx
 

@@ -26,10 +26,10 @@ import pytest
 from test_replay_metrics import noisy_predictions, pycocotools_stats
 
 from vru_detector.detections import Detections
+from vru_detector.labels import FrameTruth
 from vru_detector.replay import benchmark
 from vru_detector.replay.bench_sources import (BENCH_CLASSES, load_sources,
                                                novel_view_spacing, POOLED)
-from vru_detector.replay.truth import FrameTruth
 from vru_detector.replay.weighted_metrics import WeightedReplay
 
 pytestmark = requires('scipy')
@@ -146,14 +146,15 @@ def fixed_model(path, boxes):
     return build_fixed_output_onnx(path, [FixedBox(*b) for b in boxes], imgsz=320)
 
 
-def test_benchmark_command_end_to_end(shared_data, tmp_path, capsys):
+@pytest.mark.parametrize('backend', [None, 'onnxruntime'])
+def test_benchmark_command_end_to_end(shared_data, tmp_path, capsys, backend):
     good = fixed_model(tmp_path / 'good.onnx',
                        [((40, 100, 120, 260), 0, 0.9), ((200, 60, 230, 140), 0, 0.8)])
     worse = fixed_model(tmp_path / 'worse.onnx', [((40, 100, 120, 260), 0, 0.9)])
     out = tmp_path / 'bench'
     rc = benchmark.main([str(good), str(worse), '--data-root', str(shared_data), '--sources',
                          'street_vru', 'bdd100k_vru', '--out', str(out), '--quiet',
-                         '--resamples', '200'])
+                         '--resamples', '200'] + (['--backend', backend] if backend else []))
     assert rc == 0
     result = json.loads((out / 'benchmark.json').read_text())
     assert set(result['figures']) == {'pooled', 'street_vru', 'bdd100k_vru'}
@@ -161,8 +162,13 @@ def test_benchmark_command_end_to_end(shared_data, tmp_path, capsys):
     fig = result['figures']['pooled']['good']['person_ap50']
     assert fig['low'] <= fig['estimate'] <= fig['high'] and fig['groups'] == 49 + 63
     assert result['verdicts']['pooled']['worse']['fp_per_frame'] == 'better'  # 1 box, not 2
+    # INT8 arithmetic differs between runtimes: the report names the one that ran each model
+    from vru_detector.backends import backend_for
+    runtime = backend or backend_for(tmp_path / 'good.onnx')
+    assert {m['backend'] for m in result['models']} == {runtime}
     text = (out / 'benchmark.md').read_text()
     assert '## Pooled' in text and 'Paired difference vs good' in text
+    assert f'| good | `{tmp_path / "good.onnx"}` | fp32 | {runtime} |' in text
     assert capsys.readouterr().out.startswith('# VRU street benchmark')
 
 

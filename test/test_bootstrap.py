@@ -19,10 +19,10 @@ import numpy as np
 from optional import requires
 import pytest
 
+from vru_detector.labels import FrameTruth
 from vru_detector.replay.bootstrap import interval, paired_difference
 from vru_detector.replay.coco_eval import accumulate
 from vru_detector.replay.metrics import ReplayMetrics
-from vru_detector.replay.truth import FrameTruth
 from vru_detector.replay.weighted_metrics import WeightedReplay
 
 pytestmark = requires('scipy')

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 import json
 
-from fixed_output_model import build_fixed_output_onnx, VRU_NAMES
+from fixed_output_model import build_fixed_output_onnx, CLASS_NAMES
 import numpy as np
 from optional import requires
 
@@ -57,7 +57,7 @@ def test_without_tracker_jsonl_has_no_track_id(tmp_path, shared_data):
 def test_track_id_is_drawn():
     image = np.zeros((240, 320, 3), np.uint8)
     dets = Detections(np.array([[20, 40, 120, 200]], np.float32), np.array([0.9], np.float32),
-                      np.array([0]), VRU_NAMES, (240, 320))
+                      np.array([0]), CLASS_NAMES, (240, 320))
     plain = draw_detections(image, dets)
     tracked = draw_detections(image, replace(dets, track_ids=np.array([7])))
     unconfirmed = draw_detections(image, replace(dets, track_ids=np.array([-1])))

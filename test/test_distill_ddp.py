@@ -77,12 +77,12 @@ def _worker(rank: int, world: int, port: int, results) -> None:
     loss.sum().backward()
     opt.step()
     flat = torch.cat([p.detach().flatten() for p in model.student_model.parameters()])
-    adapters = torch.cat([p.detach().flatten() for p in model.align_kd.parameters()])
+    adapters = torch.cat([p.detach().flatten() for p in model.terms['feature'].parameters()])
     gathered = [torch.zeros_like(flat) for _ in range(world)]
     dist.all_gather(gathered, flat)
     gathered_ad = [torch.zeros_like(adapters) for _ in range(world)]
     dist.all_gather(gathered_ad, adapters)
-    results.put({'rank': rank, 'kd_feat': float(items['kd_feat']),
+    results.put({'rank': rank, 'kd_feature': float(items['kd_feature']),
                  'same_student': all(torch.equal(gathered[0], g) for g in gathered),
                  'same_adapters': all(torch.equal(gathered_ad[0], g) for g in gathered_ad),
                  'teacher_same': all(torch.equal(teacher_before[k], v)
@@ -103,7 +103,7 @@ def test_two_gloo_ranks_keep_identical_students_after_a_kd_step():
     mp.start_processes(_worker, args=(2, _free_port(), results), nprocs=2, join=True,
                        start_method='spawn')
     out = sorted((results.get(timeout=60) for _ in range(2)), key=lambda r: r['rank'])
-    assert out[0]['kd_feat'] != out[1]['kd_feat']  # the shards (and local losses) differ ...
+    assert out[0]['kd_feature'] != out[1]['kd_feature']  # the shards (and local losses) differ ...
     for r in out:  # ... yet all-reduced gradients keep every rank's weights identical
         assert r['same_student'] and r['same_adapters'], r
         assert r['teacher_same'] and r['teacher_eval'], r
@@ -144,5 +144,5 @@ def test_trainer_is_rebuilt_from_the_generated_ddp_state(bdd_yaml, tmp_path, mon
     # the rebuilt trainer wraps the same student with the same KD terms
     rebuilt.data = trainer.data
     rebuilt.set_model_attributes()
-    assert rebuilt.model.kd_names == ('kd_cls', 'kd_box', 'kd_cwd', 'kd_feat')
+    assert rebuilt.model.kd_names == ('kd_score', 'kd_box', 'kd_cwd', 'kd_feature')
     assert rebuilt.model.align_layers == [4, 21]

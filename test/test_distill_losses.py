@@ -24,11 +24,12 @@ torch = optional_import('torch')
 pytestmark = requires('torch', 'ultralytics')
 if has('torch') and has('ultralytics'):
     from training.distill.config import KDConfig
-    from training.distill.cwd import ChannelWiseDivergence
-    from training.distill.feature_align import AdaptiveFeatureAlignLoss
-    from training.distill.response import BoxDistributionDistillLoss, ScoreDistillLoss
+    from training.distill.terms.box import BoxDistributionDistillLoss
+    from training.distill.terms.cwd import ChannelWiseDivergence
+    from training.distill.terms.feature import AdaptiveFeatureAlignLoss
+    from training.distill.terms.score import ScoreDistillLoss
 
-KD_TERMS = ('kd_cls', 'kd_box', 'kd_cwd', 'kd_feat')
+KD_TERMS = ('kd_score', 'kd_box', 'kd_cwd', 'kd_feature')
 
 
 def _models(tmp_path, teacher_scale='nano', student_scale='tiny'):
@@ -126,7 +127,7 @@ def test_kd_terms_positive_and_gradients_reach_student_and_adapters_only(tmp_pat
     loss.sum().backward()
     assert all(p.grad is None for p in model.teacher_model.parameters())
     assert not any(p.requires_grad for p in model.teacher_model.parameters())
-    adapters = [p for m in (model.cwd_kd, model.align_kd) for p in m.parameters()]
+    adapters = [p for m in (model.terms['cwd'], model.terms['feature']) for p in m.parameters()]
     assert adapters and all(p.grad is not None and p.grad.abs().sum() > 0 for p in adapters)
     student_grads = [p.grad for p in model.student_model.parameters() if p.requires_grad]
     assert sum(g is not None and g.abs().sum() > 0 for g in student_grads) > 0.9 * len(
@@ -142,13 +143,13 @@ def test_each_kd_term_can_be_switched_off_and_weighted(tmp_path):
     kd = {'score': {'enabled': False}, 'box': {'weight': 0.0}, 'cwd': {'weight': 3.0},
           'feature': {'layers': [4, 15]}}
     model = _kd(teacher, student, kd)
-    assert model.kd_names == ('kd_box', 'kd_cwd', 'kd_feat')
+    assert model.kd_names == ('kd_box', 'kd_cwd', 'kd_feature')
     assert model.align_layers == [4, 15]
     loss, items = model.loss(_batch())
-    assert 'kd_cls' not in items and float(items['kd_box']) == 0.0
+    assert 'kd_score' not in items and float(items['kd_box']) == 0.0
     assert loss.shape[0] == 3 + 3
     ref_model = _kd(teacher, student, {'cwd': {'weight': 1.0}})
-    ref_model.cwd_kd.load_state_dict(model.cwd_kd.state_dict())  # same adapters
+    ref_model.terms['cwd'].load_state_dict(model.terms['cwd'].state_dict())  # same adapters
     ref = ref_model.loss(_batch())[1]['kd_cwd']
     assert torch.isclose(items['kd_cwd'], 3 * ref, rtol=1e-4)
 
@@ -165,7 +166,7 @@ def test_kd_losses_are_fp32_under_autocast(tmp_path):
 @pytest.mark.parametrize('bad, message', [
     ({'cwd': {'temprature': 2}}, 'unknown key'),
     ({'foo': {}}, 'unknown KD term'),
-    ({'score': {'mode': 'mse'}}, "'bce' or 'kl'"),
+    ({'score': {'mode': 'mse'}}, r"not one of \['bce', 'kl'\]"),
     ({'box': {'weight': 'high'}}, 'expected a number'),
     ({'feature': {'layers': []}}, 'non-empty list'),
 ])

@@ -43,9 +43,9 @@ def teacher_pt(staged, tmp_path_factory) -> Path:
 
     project = tmp_path_factory.mktemp('teacher')
     rc = main(['teacher', '--data', str(staged), '--model', 'nano', '--epochs', '1',
-               '--imgsz', '160', '--batch', '8', '--fraction', '0.1', '--device', 'cpu',
+               '--imgsz', '160', '--batch', '8', '--device', 'cpu',
                '--project', str(project), '--name', 't',
-               '--set', 'workers=0', 'plots=false', 'amp=false', 'val=false'])
+               '--train', 'fraction=0.1', 'workers=0', 'plots=false', 'amp=false', 'val=false'])
     assert rc == 0
     best = project / 't' / 'weights' / 'last.pt'
     assert best.is_file()
@@ -74,14 +74,14 @@ def test_distill_cli_student_loads_with_yolo_and_exports_onnx(staged, teacher_pt
 
     digest = hashlib.sha256(teacher_pt.read_bytes()).hexdigest()
     rc = main(['distill', '--data', str(staged), '--teacher', str(teacher_pt), '--student',
-               'tiny', '--epochs', '2', '--imgsz', '160', '--batch', '8', '--fraction', '0.1',
+               'tiny', '--epochs', '2', '--imgsz', '160', '--batch', '8',
                '--device', 'cpu', '--project', str(tmp_path), '--name', 'kd',
-               '--set', 'workers=0', 'plots=false', 'amp=false'])
+               '--train', 'fraction=0.1', 'workers=0', 'plots=false', 'amp=false'])
     assert rc == 0
     run = tmp_path / 'kd'
     rows = _rows(run / 'results.csv')
     assert [r['epoch'] for r in rows] == ['1', '2']
-    for col in ('train/kd_cls', 'train/kd_box', 'train/kd_cwd', 'train/kd_feat'):
+    for col in ('train/kd_score', 'train/kd_box', 'train/kd_cwd', 'train/kd_feature'):
         assert float(rows[-1][col]) > 0, col  # each KD term is its own results column
     weights = [float(rows[-1][f'kd/align_w{i}']) for i in (4, 6, 9, 15, 18, 21)]
     assert abs(sum(weights) - 6) < 0.05 and max(weights) > min(weights)
@@ -168,9 +168,9 @@ def test_pruned_checkpoint_student_is_distilled_as_saved(staged, teacher_pt, tmp
 
     pruned = _pruned_student(tmp_path / 'pruned.pt')
     rc = main(['distill', '--data', str(staged), '--teacher', str(teacher_pt), '--student',
-               str(pruned), '--epochs', '1', '--imgsz', '160', '--batch', '8', '--fraction',
-               '0.1', '--device', 'cpu', '--project', str(tmp_path), '--name', 'kd',
-               '--set', 'workers=0', 'plots=false', 'amp=false', 'val=false'])
+               str(pruned), '--epochs', '1', '--imgsz', '160', '--batch', '8',
+               '--device', 'cpu', '--project', str(tmp_path), '--name', 'kd',
+               '--train', 'fraction=0.1', 'workers=0', 'plots=false', 'amp=false', 'val=false'])
     assert rc == 0
     student = YOLO(str(tmp_path / 'kd' / 'weights' / 'last.pt')).model
     assert _student().model[0].conv.out_channels == 8

@@ -62,7 +62,7 @@ def test_evaluate_reports_fp32_int8_and_drop(trained_tiny, bdd_yaml, tmp_path):
     from training.cli import main
     from training.export import export_onnx
     from training.quantize.calibration_set import dataset_split_dir, select_calibration_images
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
 
     fp32 = export_onnx(trained_tiny[0], tmp_path / 'student.onnx', 320)
     calib = select_calibration_images(dataset_split_dir(bdd_yaml, 'train'), 16)

@@ -17,8 +17,7 @@ from hypothesis import given, HealthCheck, settings
 from hypothesis import strategies as st
 from optional import requires
 import pytest
-from training.pipeline import section, SECTION_KEYS
-from training.recipe import load_recipe, RecipeError
+from training.recipe import load_recipe, RecipeError, SECTIONS, stage_settings
 import yaml
 
 pytestmark = requires('ultralytics')  # recipes check train arguments against its config
@@ -39,8 +38,8 @@ def test_random_recipe_structures(tmp_path_factory, recipe):
     path.write_text(yaml.safe_dump(recipe))
     try:
         loaded = load_recipe(path)
-        for name in SECTION_KEYS:
-            section(loaded, name)
+        for name in SECTIONS:
+            stage_settings(loaded, name, data_list_ok=True)
     except RecipeError as exc:
         assert str(exc)
 

@@ -12,30 +12,33 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The GPU experiment script runs end to end at toy size on the CPU and writes its table."""
+"""Teacher, direct student and KD student in one pipeline call (kd_bdd100k.sh) at toy size."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from optional import requires
 import pytest
 
 pytestmark = requires('torch', 'ultralytics')
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_kd_experiment_smoke_writes_markdown_and_json(bdd_yaml, tmp_path):
-    from training.experiments.kd_bdd100k import main
+def test_teacher_direct_and_kd_student_from_one_recipe(bdd_yaml, tmp_path):
+    from training.cli import main
 
-    out = tmp_path / 'out'
-    assert main(['--smoke', '--data', str(bdd_yaml), '--out', str(out),
-                 '--work', str(tmp_path / 'work')]) == 0
-    report = json.loads((out / 'results.json').read_text())
-    assert [r['model'] for r in report['rows']] == ['teacher', 'student (no KD)', 'student (KD)']
-    for row in report['rows']:
-        assert set(row) >= {'mAP50', 'mAP50-95', 'P', 'R'}
-        assert 0.0 <= row['mAP50-95'] <= row['mAP50'] <= 1.0
-    assert report['rows'][1]['arch'] == report['rows'][2]['arch']  # same student both ways
-    md = (out / 'results.md').read_text()
-    assert md.count('\n| ') == 4 and 'mAP50-95' in md
-    assert 'train/kd_cwd' in (out / 'student_kd_results.csv').read_text()
+    out = tmp_path / 'run'
+    assert main(['pipeline', str(REPO / 'training' / 'recipes' / 'smoke_cpu.yaml'), '--data',
+                 str(bdd_yaml), '--out', str(out), '--stages', 'teacher', 'student',
+                 'distill']) == 0
+    manifest = json.loads((out / 'manifest.json').read_text())
+    assert list(manifest['stages']) == ['teacher', 'student', 'distill']
+    for stage, weights in (('teacher', 'teacher.pt'), ('student', 'student.pt'),
+                           ('distill', 'kd_student.pt')):
+        assert manifest['stages'][stage]['seconds'] > 0
+        assert (out / stage / weights).is_file()
+    columns = (out / 'distill' / 'train' / 'results.csv').read_text().split('\n')[0]
+    assert all(f'train/kd_{t}' in columns for t in ('score', 'box', 'cwd', 'feature'))
+    assert 'kd_' not in (out / 'student' / 'train' / 'results.csv').read_text()

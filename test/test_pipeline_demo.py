@@ -51,7 +51,7 @@ def shortened_demo(tmp_path: Path, data_yaml: Path) -> Path:
         recipe[stage]['epochs'] = min(recipe[stage]['epochs'], 1)  # a 0-epoch teacher stays 0
         recipe[stage]['imgsz'] = 320
         recipe[stage].setdefault('train', {})['fraction'] = 0.25
-    recipe['calibrate']['images'] = 16
+    recipe['calibrate']['num_images'] = 16
     recipe['evaluate']['latency_runs'] = 2
     recipe['evaluate']['benchmark'] = ['street_vru']   # the pooled set takes minutes more
     path = tmp_path / 'demo_short.yaml'

@@ -37,7 +37,7 @@ if all(has(m) for m in ('torch', 'torch_pruning', 'ultralytics')):
                                                 plan_pruning, prepare_for_pruning, prune_model,
                                                 PruneSettings, zero_planned_channels)
     from training.prune.checkpoint import load_model, save_pruned
-    from training.prune.sparsity import add_l1_subgradient, sparsity_targets, SparsitySchedule
+    from training.prune.sparsity import add_l1_subgradient, lam_at, sparsity_targets
 
 REPO = Path(__file__).resolve().parents[1]
 IMGSZ = 160
@@ -234,11 +234,47 @@ def test_faded_channels_reach_zero_and_cutting_them_changes_no_output(tmp_path):
         ChannelFade(end=0.0)
 
 
+@pytest.mark.parametrize('criterion', ['magnitude', 'lamp'])
+def test_importance_criteria_rank_channels_as_torch_pruning_does(tmp_path, criterion):
+    import torch_pruning as tp
+
+    from training.prune.channel_pruning import _importance
+
+    model = prepare_for_pruning(_random_tiny(tmp_path, seed=3))
+    graph = build_graph(model, IMGSZ)
+    settings = PruneSettings(ratio=0.4, imgsz=IMGSZ, allocation='uniform', importance=criterion)
+    settings.check()
+    plan = plan_pruning(model, settings, graph)
+    by_gamma = plan_pruning(model, PruneSettings(ratio=0.4, imgsz=IMGSZ, allocation='uniform'),
+                            graph)
+    assert [g.pruned for g in plan.groups] != [g.pruned for g in by_gamma.groups]
+    modules = dict(model.named_modules())
+    reference = _importance(tp, criterion)
+    checked = 0
+    for g in plan.groups:  # within a layer, the channels cut are the library's least important
+        if not g.pruned:
+            continue
+        root = modules[g.root]
+        group = graph.get_pruning_group(root, graph.get_pruner_of_module(root).prune_out_channels,
+                                        list(range(g.channels)))
+        imp = reference(group).detach()
+        kept = [i for i in range(g.channels) if i not in g.pruned]
+        assert imp[g.pruned].max() <= imp[kept].min()
+        checked += 1
+    assert checked >= 10
+    pruned = copy.deepcopy(model)
+    prune_model(pruned, settings)
+    decoded, _ = _raw_head(pruned, torch.zeros(1, 3, IMGSZ, IMGSZ))
+    assert decoded.shape == _raw_head(model, torch.zeros(1, 3, IMGSZ, IMGSZ))[0].shape
+
+
 @pytest.mark.parametrize('settings, match', [
     ({'ratio': 1.5}, 'ratio'),
     ({'ratio': 0.5, 'allocation': 'even'}, 'allocation'),
     ({'ratio': None, 'threshold': 0.1, 'allocation': 'uniform'}, 'uniform'),
     ({'ratio': None, 'threshold': None}, 'ratio'),
+    ({'ratio': None, 'threshold': 0.1, 'importance': 'lamp'}, 'bn_scale'),
+    ({'ratio': 0.5, 'importance': 'taylor'}, 'importance'),
     ({'ratio': 0.5, 'imgsz': 100}, 'multiple of 32'),
 ])
 def test_bad_prune_settings_are_named(settings, match):
@@ -277,13 +313,13 @@ def test_l1_subgradient_touches_only_bn_gammas_outside_head_outputs(tmp_path):
 
 
 def test_sparsity_schedule():
-    assert SparsitySchedule(1e-3).lam_at(0, 10) == 1e-3
-    ramp = SparsitySchedule(1e-3, mode='linear')
-    lams = [ramp.lam_at(e, 4) for e in range(4)]
+    assert lam_at(PruneSettings(lam=1e-3), 0, 10) == 1e-3
+    ramp = PruneSettings(lam=1e-3, schedule='linear')
+    lams = [lam_at(ramp, e, 4) for e in range(4)]
     assert lams == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
     with pytest.raises(ValueError, match='schedule'):
-        SparsitySchedule(1e-3, mode='cosine-ish')
-    assert SparsitySchedule(0.0, mode='fade').lam_at(3, 4) == 0.0
+        PruneSettings(lam=1e-3, schedule='cosine-ish')
+    assert lam_at(PruneSettings(lam=0.0, schedule='fade'), 3, 4) == 0.0
 
 
 @pytest.fixture(scope='module')
@@ -309,7 +345,7 @@ def test_sparsity_step_is_sgd_with_lambda_on_the_per_image_loss_scale(tmp_path, 
     lam, lr = 1e-4, 0.02
     overrides = {**_SHORT, 'model': str(cfg), 'data': str(staged_bdd), 'optimizer': 'auto',
                  'lr0': lr, 'project': str(tmp_path), 'name': 'step'}
-    trainer = SparsityTrainer(overrides=overrides, schedule=SparsitySchedule(lam=lam))
+    trainer = SparsityTrainer(overrides=overrides, settings=PruneSettings(lam=lam))
     trainer._setup_train()
     trainer.epoch = 0  # as the training loop sets it
     assert type(trainer.optimizer) is torch.optim.SGD  # not the AdamW `auto` picks
@@ -342,7 +378,7 @@ def test_sparsity_training_shrinks_gammas_and_logs_histograms(tmp_path, staged_b
     build_yolo('n', workdir=tmp_path)
     means = {}
     for lam in (0.0, 0.5):
-        last = train_sparse(cfg, staged_bdd, SparsitySchedule(lam=lam), project=str(tmp_path),
+        last = train_sparse(cfg, staged_bdd, PruneSettings(lam=lam), project=str(tmp_path),
                             name=f'lam{lam}', **_SHORT)
         means[lam] = float(collect_gammas(sparsity_targets(load_model(last))).mean())
     assert means[0.5] < means[0.0] - 1e-3
@@ -354,16 +390,13 @@ def test_sparsity_training_shrinks_gammas_and_logs_histograms(tmp_path, staged_b
 
 @pytest.mark.slow
 def test_fade_training_ends_with_exactly_the_planned_channels_at_zero(tmp_path, staged_bdd):
-    from training.prune.sparsity import SparsityTrainer, train_sparse
+    from training.prune.sparsity import train_sparse
 
     cfg = tmp_path / 'vru-yolov8-n.yaml'
     build_yolo('n', workdir=tmp_path)
-    settings = PruneSettings(ratio=0.3, imgsz=IMGSZ, allocation='uniform')
-    with pytest.raises(ValueError, match='planned cut'):
-        SparsityTrainer(overrides={**_SHORT, 'model': str(cfg), 'data': str(staged_bdd)},
-                        schedule=SparsitySchedule(lam=0.0, mode='fade'))
-    last = train_sparse(cfg, staged_bdd, SparsitySchedule(lam=0.0, mode='fade', fade_end=0.5),
-                        prune=settings, project=str(tmp_path), name='fade', **_SHORT)
+    settings = PruneSettings(ratio=0.3, imgsz=IMGSZ, allocation='uniform', lam=0.0,
+                             schedule='fade', fade_end=0.5)
+    last = train_sparse(cfg, staged_bdd, settings, project=str(tmp_path), name='fade', **_SHORT)
     model = load_model(last)  # the EMA weights, as saved
     plan = plan_pruning(prepare_for_pruning(model), settings)
     modules = dict(model.named_modules())
@@ -445,8 +478,8 @@ def test_cli_runs_all_stages_and_writes_report(tmp_path, trained_tiny, bdd_yaml)
 
     out = tmp_path / 'run'
     rc = main(['prune', '--model', str(trained_tiny[0]), '--data', str(bdd_yaml), '--out',
-               str(out), '--imgsz', str(IMGSZ), '--batch', '8', '--workers', '0',
-               '--fraction', '0.05', '--sparsity-epochs', '1', '--finetune-epochs', '1',
+               str(out), '--imgsz', str(IMGSZ), '--batch', '8', '--train', 'workers=0',
+               'fraction=0.05', '--sparsity-epochs', '1', '--finetune-epochs', '1',
                '--lam', '1e-2', '--ratio', '0.4', '--latency-runs', '3', '--no-val'])
     assert rc == 0
     report = json.loads((out / 'prune_report.json').read_text())
@@ -462,25 +495,56 @@ def test_cli_runs_all_stages_and_writes_report(tmp_path, trained_tiny, bdd_yaml)
     md = (out / 'prune_report.md').read_text()
     assert f'{IMGSZ}x{IMGSZ}' in md and '| pruned |' in md
     assert list((out / 'sparsity' / 'train' / 'sparsity').glob('gamma_epoch*.png'))
-    # KD fine-tune (CWD) from the unpruned model when the distill trainer exists, else plain
-    try:
-        import training.distill.trainer  # noqa: F401
-        method = 'kd'
-    except ImportError:
-        method = 'plain'
-    assert any(n.startswith(f'fine-tune ({method})') for n in report['notes']), report['notes']
+    # KD fine-tune (CWD) from the unpruned model
+    assert any(n.startswith('fine-tune (kd)') for n in report['notes']), report['notes']
 
 
 def test_cli_flags_reach_the_fade_schedule_and_the_allocation(tmp_path):
-    import argparse
+    from training.cli import stage_parser
+    from training.recipe import stage_settings
 
-    from training.prune.cli import add_arguments, job_from_args
-
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
+    parser, module = stage_parser('prune')
     args = parser.parse_args(['--model', 'm.pt', '--out', str(tmp_path), '--lam', '0',
-                              '--lam-schedule', 'fade', '--fade-end', '0.5',
-                              '--allocation', 'uniform', '--ratio', '0.3'])
-    job = job_from_args(args)
-    assert (job.schedule.mode, job.schedule.fade_end, job.schedule.lam) == ('fade', 0.5, 0.0)
-    assert (job.prune.allocation, job.prune.ratio) == ('uniform', 0.3)
+                              '--schedule', 'fade', '--fade-end', '0.5',
+                              '--allocation', 'uniform', '--ratio', '0.3', '--round-to', '4'])
+    s = stage_settings({}, 'prune', **module.SETTINGS.given_flags(args))
+    assert (s.schedule, s.fade_end, s.lam) == ('fade', 0.5, 0.0)
+    assert (s.allocation, s.ratio, s.round_to) == ('uniform', 0.3, 4)
+
+
+@pytest.mark.slow
+def test_the_pipeline_prunes_the_kd_student_with_the_recipes_settings(
+        tmp_path, trained_tiny, bdd_yaml):
+    import yaml
+
+    from training.cli import main
+
+    recipe = yaml.safe_load((REPO / 'training' / 'recipes' / 'smoke_cpu.yaml').read_text())
+    recipe['distill']['epochs'] = 1
+    recipe['prune'] = {'sparsity_epochs': 1, 'finetune_epochs': 1, 'lam': 1e-2, 'ratio': 0.3,
+                       'round_to': 4, 'train': {'fraction': 0.1}}
+    path = tmp_path / 'recipe.yaml'
+    path.write_text(yaml.safe_dump(recipe))
+    out = tmp_path / 'run'
+    assert main(['pipeline', str(path), '--data', str(bdd_yaml), '--out', str(out),
+                 '--teacher', str(trained_tiny[0]), '--stages', 'distill', 'prune']) == 0
+    stage = json.loads((out / 'manifest.json').read_text())['stages']['prune']
+    assert stage['metrics']['finetune_method'] == 'kd'
+    settings = stage['inputs']['settings']
+    # the recipe's own keys, and what prune takes from distill (imgsz, batch, train)
+    assert (settings['round_to'], settings['imgsz'], settings['batch']) == (4, 160, 8)
+    assert settings['train'] == {**recipe['distill']['train'], 'fraction': 0.1}
+    report = json.loads((out / 'prune' / 'prune_report.json').read_text())
+    assert report['pruning']['channels_after'] < report['pruning']['channels_before']
+    assert (out / 'prune' / 'pruned_kd_student.pt').is_file()
+
+
+def test_a_kd_fine_tune_without_the_distill_package_says_what_to_install(monkeypatch):
+    import sys
+
+    from training.prune import finetune
+
+    monkeypatch.setitem(sys.modules, 'training.distill.trainer', None)  # import fails
+    with pytest.raises(ModuleNotFoundError, match=r'pip install -e \./training') as err:
+        finetune._distill_trainer()
+    assert err.value.name == 'training.distill'

@@ -30,8 +30,8 @@ NEEDS_ULTRALYTICS = requires('ultralytics')  # train arguments are checked again
 @pytest.mark.parametrize('path', sorted(RECIPES.glob('*.yaml')), ids=lambda p: p.name)
 def test_shipped_recipes_validate(path):
     recipe = load_recipe(path)
-    teacher = stage_settings(recipe, 'teacher')
-    distill = stage_settings(recipe, 'distill')
+    teacher = stage_settings(recipe, 'teacher', data_list_ok=True)
+    distill = stage_settings(recipe, 'distill', data_list_ok=True)
     # teacher and students learn the same classes from the same data (the direct and the KD
     # student share the distill settings by construction)
     assert teacher.data == distill.data
@@ -79,9 +79,11 @@ def test_pipeline_seed_overrides_every_stage(tmp_path, bdd_yaml):
     path = tmp_path / 'r.yaml'
     path.write_text(yaml.safe_dump(recipe))
     seeded = Pipeline(path, tmp_path / 'run', seed=7)
-    assert seeded.teacher_settings.seed == seeded.student_settings.seed == 7
+    assert {s: seeded.settings[s].seed for s in ('teacher', 'distill', 'prune')} == {
+        'teacher': 7, 'distill': 7, 'prune': 7}
     plain = Pipeline(path, tmp_path / 'run2')
-    assert (plain.teacher_settings.seed, plain.student_settings.seed) == (1, 0)
+    assert {s: plain.settings[s].seed for s in ('teacher', 'distill', 'prune')} == {
+        'teacher': 1, 'distill': 0, 'prune': 0}
     with pytest.raises(RecipeError, match='run the teacher stage first or pass --teacher'):
         plain.teacher_weights()
 

@@ -71,13 +71,16 @@ def test_interrupted_stage_resumes_from_its_partial_folder(tmp_path):
     assert not (tmp_path / 'distill.partial').exists()
 
 
-def test_partial_from_other_inputs_is_discarded(tmp_path):
+def test_partial_from_other_inputs_is_set_aside_not_resumed_or_deleted(tmp_path):
     run = RunDir(tmp_path)
     (tmp_path / 'prune.partial').mkdir()
-    (tmp_path / 'prune.partial' / '.input_hash').write_text('other')
+    (tmp_path / 'prune.partial' / '.input_hash').write_text('0123456789abcdef')
+    (tmp_path / 'prune.partial' / 'last.pt').write_text('hours of training')
     calls = []
     run.stage('prune', {'ratio': 0.5}, make_stage(calls))
-    assert calls == [False]
+    assert calls == [False]  # not resumed: its inputs differ
+    kept = tmp_path / 'prune.partial.01234567'
+    assert (kept / 'last.pt').read_text() == 'hours of training'
 
 
 def test_stage_without_its_outputs_fails_loudly(tmp_path):

@@ -163,7 +163,7 @@ def test_engine_without_tensorrt_fails_with_install_hint(tmp_path):
 def qdq_onnx(tmp_path_factory, random_onnx, street_images) -> Path:
     if not real_tensorrt():
         pytest.skip('needs TensorRT and a CUDA GPU (pip install tensorrt cuda-python)')
-    from training.quantize.cli import calibrate
+    from training.quantize.calibrate import calibrate
 
     out = tmp_path_factory.mktemp('trt') / 'random_int8.onnx'
     return calibrate(random_onnx, street_images[:8], out).model

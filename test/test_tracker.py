@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-from fixed_output_model import build_fixed_output_onnx, FixedBox, VRU_NAMES
+from fixed_output_model import build_fixed_output_onnx, CLASS_NAMES, FixedBox
 import numpy as np
 from optional import requires
 import pytest
@@ -43,7 +43,7 @@ def dets(xyxy: np.ndarray, class_ids=None, score: float = 0.9) -> Detections:
     n = len(xyxy)
     cls = np.zeros(n, np.int64) if class_ids is None else np.asarray(class_ids, np.int64)
     return Detections(np.asarray(xyxy, np.float32), np.full(n, score, np.float32), cls,
-                      VRU_NAMES, (480, 640))
+                      CLASS_NAMES, (480, 640))
 
 
 @pytest.fixture(scope='module')
@@ -129,7 +129,7 @@ def test_order_scores_and_classes_are_kept():
     tracker = Tracker('bytetrack', frame_rate=FPS)
     xyxy = np.array([[10, 10, 50, 90], [300, 40, 360, 200], [100, 100, 140, 180]], np.float32)
     d = Detections(xyxy, np.array([0.95, 0.9, 0.3], np.float32), np.array([0, 4, 0]),
-                   VRU_NAMES, (480, 640))
+                   CLASS_NAMES, (480, 640))
     for k in range(4):
         out = tracker.update(d, k / FPS)
     np.testing.assert_array_equal(out.xyxy, d.xyxy)
@@ -137,7 +137,7 @@ def test_order_scores_and_classes_are_kept():
     assert out.track_ids[0] >= 0 and out.track_ids[1] >= 0 and out.track_ids[0] != out.track_ids[1]
     assert out.track_ids[2] == -1, 'a 0.3 box must not start a ByteTrack track (activation 0.7)'
     assert [r['track_id'] for r in out.to_records()] == [int(i) for i in out.track_ids]
-    empty = tracker.update(Detections.empty(VRU_NAMES), 4 / FPS)
+    empty = tracker.update(Detections.empty(CLASS_NAMES), 4 / FPS)
     assert len(empty.track_ids) == 0 and tracker.active_tracks == 2, 'lost tracks are kept a while'
 
 

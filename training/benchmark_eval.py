@@ -28,11 +28,9 @@ from typing import Any, Mapping, Sequence
 
 from vru_detector.replay.bench_sources import POOLED
 
-SOURCES = POOLED    # the recipe's `evaluate: {benchmark: [...]}` default; [] turns it off
-
 
 def run_benchmark_section(models: Mapping[str, Path], out_dir: Path,
-                          sources: Sequence[str] = SOURCES, data_root: str | Path | None = None,
+                          sources: Sequence[str] = POOLED, data_root: str | Path | None = None,
                           progress: bool = True) -> dict[str, Any]:
     """
     Benchmark ``models`` (name -> ONNX; the first is the reference) into ``out_dir``.

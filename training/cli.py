@@ -15,8 +15,10 @@
 """
 `vru-train SUBCOMMAND`: one entry point, one module per stage.
 
-Each stage module defines ``add_arguments(parser)`` and ``run(args) -> int``; modules are
-imported only when their subcommand runs and import torch only inside ``run``, so
+Each stage module (training/stages/) defines ``SETTINGS``, whose fields become the flags
+(and are the recipe section's keys), ``add_inputs(parser)`` for its files, and
+``main(args, settings, recipe) -> int``; a flag overrides the ``--recipe`` section's value.
+Modules are imported only when their subcommand runs and import torch only inside ``run``, so
 ``vru-train SUBCOMMAND --help`` stays fast. Input files are checked before a stage starts
 (``cli_inputs``); the errors a user can cause (missing or damaged files, bad values, a missing
 extra) end in a one-paragraph message and exit status 2, not a traceback. ``VRU_TRACEBACK=1``
@@ -32,15 +34,16 @@ import sys
 from vru_detector.cli.help import description, HelpFormatter
 
 COMMANDS = {
-    'data': ('training.data.cli',
+    'data': ('training.stages.data',
              'convert BDD100K / VisDrone / COCO labels to a YOLO VRU dataset, or merge YOLO '
              'datasets'),
-    'teacher': ('training.teacher', 'train the large teacher (YOLOv8-L by default)'),
-    'distill': ('training.distill.cli', 'distill the teacher into a small student'),
-    'prune': ('training.prune.cli', 'sparsity-train, prune channels by BN scale, KD fine-tune'),
-    'export': ('training.export', 'export a checkpoint to ONNX with runtime metadata'),
-    'calibrate': ('training.quantize.cli', 'INT8 Q/DQ ONNX calibration (+ TensorRT engine)'),
-    'evaluate': ('training.evaluate', 'FP32 vs INT8 metrics for several models'),
+    'teacher': ('training.stages.teacher', 'train the large teacher (YOLOv8-L by default)'),
+    'distill': ('training.stages.distill', 'distill the teacher into a small student'),
+    'prune': ('training.stages.prune', 'sparsity-train, prune channels by BN scale, KD '
+              'fine-tune'),
+    'export': ('training.stages.export', 'export a checkpoint to ONNX with runtime metadata'),
+    'calibrate': ('training.stages.calibrate', 'INT8 Q/DQ ONNX calibration (+ TensorRT engine)'),
+    'evaluate': ('training.stages.evaluate', 'FP32 vs INT8 metrics for several models'),
     'pipeline': ('training.pipeline', 'run every stage from a recipe, resumable'),
 }
 TRAIN_EXTRA = 'install the training package: pip install -e ./training'
@@ -61,7 +64,8 @@ def stage_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
     text = help_text + ('\n\n' + description('\n\n'.join(doc[1:2])) if len(doc) > 1 else '')
     stage = argparse.ArgumentParser(prog=f'vru-train {name}', description=text,
                                     formatter_class=HelpFormatter)
-    module.add_arguments(stage)
+    module.add_inputs(stage)
+    module.SETTINGS.add_arguments(stage)
     return stage, module
 
 
@@ -98,12 +102,18 @@ def run_stage(name: str, stage: argparse.ArgumentParser, module, args) -> int:
 
     from .cli_inputs import check_inputs
     from .pipeline_log import quiet_ultralytics
-    from .recipe import RecipeError
+    from .recipe import load_recipe, RecipeError, stage_settings
 
     quiet_ultralytics()
     try:
         check_inputs(name, stage, args)
-        return int(module.run(args) or 0)
+        recipe = load_recipe(args.recipe) if getattr(args, 'recipe', None) else {}
+        given = module.SETTINGS.given_flags(args)
+        if module.SETTINGS.STAGE:  # a recipe section: the flags override it
+            settings = stage_settings(recipe, name, **given)
+        else:
+            settings = module.SETTINGS(**given)
+        return int(module.main(args, settings, recipe) or 0)
     except ModuleNotFoundError as exc:
         if os.environ.get('VRU_TRACEBACK'):
             raise

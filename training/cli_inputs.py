@@ -124,14 +124,17 @@ def check_exists(path: Path, flag: str) -> None:
 
 
 Check = Callable[[Any, str], None]
-TRAIN = {'recipe': check_recipe, 'data': check_data, 'model': check_model, 'weights': check_pt}
+TRAIN = {'recipe': check_recipe, 'data': check_data, 'weights': check_pt}
 INPUTS: dict[str, dict[str, Check]] = {
-    'teacher': TRAIN,
-    'distill': {**TRAIN, 'teacher': check_pt, 'resume': check_pt},
-    'prune': {'model': check_pt, 'data': check_data, 'teacher': check_pt},
-    'export': {'weights': check_pt},
-    'calibrate': {'model': check_onnx, 'data': check_data, 'images': check_folder},
-    'evaluate': {'models': check_onnx, 'int8': check_onnx, 'data': check_data},
+    'teacher': {**TRAIN, 'model': check_model},
+    'distill': {**TRAIN, 'student': check_model, 'teacher': check_pt, 'resume': check_pt},
+    'prune': {'recipe': check_recipe, 'model': check_pt, 'data': check_data,
+              'teacher': check_pt},
+    'export': {'recipe': check_recipe, 'weights': check_pt},
+    'calibrate': {'recipe': check_recipe, 'model': check_onnx, 'data': check_data,
+                  'images': check_folder},
+    'evaluate': {'recipe': check_recipe, 'models': check_onnx, 'int8': check_onnx,
+                 'data': check_data},
     'pipeline': {'recipe': check_recipe, 'data': check_data},
 }
 

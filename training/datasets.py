@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 import shutil
 
+from vru_detector.labels import dataset_split_dir, label_path  # noqa: F401 (callers import here)
 import yaml
 
 
@@ -70,32 +71,6 @@ def stage_dataset(data_yaml: Path, dest: Path) -> Path:
     out = dest / 'data.yaml'
     out.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return out
-
-
-def dataset_split_dir(data_yaml: str | Path, split: str = 'train') -> Path:
-    """Find the image folder of ``split`` in a data.yaml (root: ``path`` or its folder)."""
-    data_yaml = Path(data_yaml)
-    cfg = yaml.safe_load(data_yaml.read_text())
-    if split not in cfg:
-        raise ValueError(f'{data_yaml}: no "{split}" split; it has {sorted(cfg)}')
-    root = data_yaml.parent
-    if cfg.get('path'):  # a relative ``path`` is relative to the yaml's folder
-        root = root / cfg['path']
-    entry = cfg[split]
-    folder = root / (entry[0] if isinstance(entry, list) else entry)
-    if not folder.is_dir():
-        raise FileNotFoundError(f'{data_yaml}: {split} images folder {folder} does not exist')
-    return folder
-
-
-def label_path(image: Path) -> Path:
-    """YOLO convention: ``.../images/<split>/x.jpg`` -> ``.../labels/<split>/x.txt``."""
-    parts = list(image.parts)
-    idx = len(parts) - 1 - parts[::-1].index('images') if 'images' in parts else None
-    if idx is None:
-        return image.with_suffix('.txt')
-    parts[idx] = 'labels'
-    return Path(*parts).with_suffix('.txt')
 
 
 def stage_datasets(data_yamls: list[Path], dest: Path,

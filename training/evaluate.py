@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-`vru-train evaluate`: FP32 vs INT8 accuracy of each model, with 95% intervals.
+FP32 vs INT8 accuracy of each model, with 95% intervals: the library of ``vru-train evaluate``.
 
 Each FP32 ONNX is paired with its Q/DQ INT8 sibling (``<stem>_int8.onnx`` as written by
 ``vru-train calibrate``, or ``--int8`` in the same order). Both go through the street
@@ -26,13 +26,15 @@ Writes ``evaluation.md``, ``benchmark/<model>/`` and, with ``--data``, ``evaluat
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass
 import json
 import os
 from pathlib import Path
-import sys
 from typing import Sequence
+
+from .stages.evaluate import EvaluateSettings
+
+DEFAULT = EvaluateSettings
 
 METRICS = ('map50', 'map50_95', 'precision', 'recall')
 
@@ -71,8 +73,8 @@ def model_precision_and_size(path: str | Path) -> tuple[str, tuple[int, int]]:
     return info.precision, info.input_shape
 
 
-def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = 'val',
-                  workdir: str | Path | None = None, conf: float = 0.001) -> Metrics:
+def validate_onnx(model: str | Path, data_yaml: str | Path, split: str = DEFAULT.split,
+                  workdir: str | Path | None = None, conf: float = DEFAULT.conf) -> Metrics:
     """mAP50, mAP50-95, P and R of an ONNX model from ``YOLO(model).val`` (batch 1, CPU)."""
     return metrics_of(validate_onnx_full(model, data_yaml, split, workdir, conf))
 
@@ -83,8 +85,8 @@ def metrics_of(result) -> Metrics:
     return Metrics(float(box.map50), float(box.map), float(box.mp), float(box.mr))
 
 
-def validate_onnx_full(model: str | Path, data_yaml: str | Path, split: str = 'val',
-                       workdir: str | Path | None = None, conf: float = 0.001):
+def validate_onnx_full(model: str | Path, data_yaml: str | Path, split: str = DEFAULT.split,
+                       workdir: str | Path | None = None, conf: float = DEFAULT.conf):
     """Run ultralytics' validator on an ONNX model; return its ``DetMetrics`` (curves too)."""
     import tempfile
 
@@ -130,7 +132,7 @@ def int8_sibling(fp32: Path) -> Path | None:
 
 
 def compare(fp32_models: Sequence[Path], int8_models: Sequence[Path | None], data_yaml: Path,
-            split: str = 'val', conf: float = 0.001) -> list[ComparisonRow]:
+            split: str = DEFAULT.split, conf: float = DEFAULT.conf) -> list[ComparisonRow]:
     """Validate every FP32 model and its INT8 counterpart."""
     from tqdm import tqdm
 
@@ -200,49 +202,6 @@ def write_report(rows: Sequence[ComparisonRow], out_dir: str | Path) -> dict[str
     paths['json'].write_text(json.dumps(payload, indent=2))
     plot_drop(rows, paths['png'])
     return paths
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--models', nargs='+', required=True,
-                        help='FP32 ONNX models; INT8 twins are <stem>_int8.onnx beside them')
-    parser.add_argument('--int8', nargs='+',
-                        help='INT8 Q/DQ ONNX models, same order as --models (overrides siblings)')
-    parser.add_argument('--data', help='ultralytics data.yaml (default: the pooled street '
-                        'benchmark: bdd100k_vru, street_vru and the MOT clips)')
-    parser.add_argument('--data-root', help='folder of the benchmark sources (default: '
-                        '$VRU_SHARED_DATA or ../shared/data)')
-    parser.add_argument('--split', default='val', help='split to evaluate on')
-    parser.add_argument('--conf', type=float, default=0.001,
-                        help='score threshold of the validator (ultralytics default 0.001)')
-    parser.add_argument('--out', default='runs/evaluate', help='report folder')
-
-
-def run(args: argparse.Namespace) -> int:
-    fp32 = [Path(m) for m in args.models]
-    if args.int8 and len(args.int8) != len(fp32):
-        raise SystemExit(f'--int8 has {len(args.int8)} models but --models has {len(fp32)}; '
-                         'give one INT8 model per FP32 model, in the same order')
-    int8 = [Path(m) for m in args.int8] if args.int8 else [int8_sibling(m) for m in fp32]
-    from vru_detector.replay.bench_sources import load_sources, load_yolo_dataset, POOLED
-    from vru_detector.replay.benchmark import default_data_root
-    from vru_detector.errors import VruDetectorError
-
-    try:
-        sources = [load_yolo_dataset(args.data, args.split)] if args.data else \
-            load_sources(args.data_root or default_data_root(), POOLED)
-        text = benchmark_pairs(fp32, int8, sources, Path(args.out))
-    except VruDetectorError as exc:  # a missing or unreadable source or model file
-        print(f'vru-train evaluate: {exc}', file=sys.stderr)
-        return 2
-    if args.data:
-        rows = compare(fp32, int8, Path(args.data), args.split, args.conf)
-        paths = write_report(rows, args.out)
-        text += '\n## Ultralytics validator (reference)\n\n' + markdown_table(rows)
-        print(f'wrote {paths["json"]}, {paths["png"]}')
-    (Path(args.out) / 'evaluation.md').write_text('# FP32 vs INT8\n\n' + text)
-    print(text)
-    print(f'wrote {Path(args.out) / "evaluation.md"}')
-    return 0
 
 
 def benchmark_pairs(fp32: Sequence[Path], int8: Sequence[Path | None], sources,

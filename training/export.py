@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-`vru-train export`: a checkpoint to ONNX with the metadata the runtime checks at load time.
+A checkpoint to ONNX with the metadata the runtime checks at load time (``vru-train export``).
 
 Ultralytics' exporter does the tracing (raw head output ``[B, 4+nc, N]``, names/imgsz/stride in
 ``metadata_props``); this adds our keys (``precision``) and, for ``--dynamic-batch``, keeps H and
@@ -26,13 +26,14 @@ for on TensorRT >= 10 strongly typed builds, which take every layer's precision 
 """
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 import shutil
 import tempfile
 
-MIN_OPSET = 17
+from .stages.export import ExportSettings, MIN_OPSET
+
+DEFAULT = ExportSettings
 
 
 def set_metadata(model, updates: dict[str, str]) -> None:
@@ -77,8 +78,9 @@ def to_fp16(model):
 
 
 def export_onnx(weights: str | Path, out: str | Path | None = None,
-                imgsz: int | tuple[int, int] = 640, opset: int = MIN_OPSET,
-                dynamic_batch: bool = False, simplify: bool = True, half: bool = False) -> Path:
+                imgsz: int | tuple[int, int] = DEFAULT.imgsz, opset: int = DEFAULT.opset,
+                dynamic_batch: bool = DEFAULT.dynamic_batch, simplify: bool = DEFAULT.simplify,
+                half: bool = DEFAULT.half) -> Path:
     """
     Export ``weights`` (.pt) to ONNX with names, imgsz, stride and ``precision`` fp32 (or fp16).
 
@@ -119,28 +121,3 @@ def export_onnx(weights: str | Path, out: str | Path | None = None,
     target.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(target))
     return target
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--weights', required=True, help='ultralytics checkpoint (.pt) to export')
-    parser.add_argument('--out', help='output .onnx (default: next to the weights)')
-    parser.add_argument('--imgsz', type=int, nargs='+', default=[640],
-                        help='input size: one value (square) or H W; multiples of 32')
-    parser.add_argument('--opset', type=int, default=MIN_OPSET,
-                        help=f'ONNX opset (>= {MIN_OPSET})')
-    parser.add_argument('--dynamic-batch', action='store_true',
-                        help='symbolic batch dimension (H and W stay static)')
-    parser.add_argument('--no-simplify', action='store_true', help='skip onnxslim simplification')
-    parser.add_argument('--half', action='store_true',
-                        help='FP16 graph (float32 input/output) for FP16 TensorRT engines; '
-                             'calibrate INT8 from the FP32 export, not this one')
-
-
-def run(args: argparse.Namespace) -> int:
-    imgsz = args.imgsz[0] if len(args.imgsz) == 1 else tuple(args.imgsz[:2])
-    path = export_onnx(args.weights, args.out, imgsz, args.opset, args.dynamic_batch,
-                       simplify=not args.no_simplify, half=args.half)
-    meta = read_metadata(path)
-    print(f'exported {path} (imgsz {meta.get("imgsz")}, precision {meta.get("precision")}, '
-          f'batch {meta.get("batch")})')
-    return 0

@@ -23,15 +23,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from vru_detector.labels import class_names
 import yaml
 
-VRU_NAMES = ('person', 'rider', 'bicycle', 'motorcycle', 'car')
+CLASS_NAMES = class_names()  # config/classes.yaml, in model class-id order
 
 # Ultralytics' YOLOv8 scales plus 'tiny' and 'nano' for CPU tests: [depth, width, max_channels].
 EXTRA_SCALES = {'tiny': [0.33, 0.0625, 256], 'nano': [0.33, 0.125, 512]}
 
 
-def yolov8_config(scale: str = 's', names: Sequence[str] = VRU_NAMES) -> dict[str, Any]:
+def yolov8_config(scale: str = 's', names: Sequence[str] = CLASS_NAMES) -> dict[str, Any]:
     """Return the YOLOv8 detection config at ``scale`` (n/s/m/l/x, tiny, nano) for ``names``."""
     import ultralytics
 
@@ -48,7 +49,7 @@ def yolov8_config(scale: str = 's', names: Sequence[str] = VRU_NAMES) -> dict[st
     return cfg
 
 
-def write_config(path: Path, scale: str = 's', names: Sequence[str] = VRU_NAMES) -> Path:
+def write_config(path: Path, scale: str = 's', names: Sequence[str] = CLASS_NAMES) -> Path:
     """Write the config to ``path`` (name it so ultralytics guesses no scale from it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def write_config(path: Path, scale: str = 's', names: Sequence[str] = VRU_NAMES)
     return path
 
 
-def build_yolo(model: str | Path, names: Sequence[str] = VRU_NAMES, scale: str | None = None,
+def build_yolo(model: str | Path, names: Sequence[str] = CLASS_NAMES, scale: str | None = None,
                workdir: Path | None = None, exact_scale: bool = False):
     """Return a ``YOLO`` from a ``.pt`` (as is) or a scale name / ``.yaml`` (random init)."""
     from ultralytics import YOLO

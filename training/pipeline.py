@@ -18,92 +18,37 @@
 teacher -> direct student (baseline) -> KD student -> sparsity + prune + KD fine-tune ->
 ONNX export -> INT8 calibration -> FP32-vs-INT8 evaluation -> report.md.
 
-Each stage runs through :class:`training.run_dir.RunDir`: skipped when its inputs (recipe
-section, upstream artifacts by hash) are unchanged, resumed from its last checkpoint when it
-was interrupted, and never overwritten once complete. The deployable result is copied to
-``OUT/deployable_int8.onnx`` (and ``OUT/deployable_fp32.onnx``), which ``vru-detect``,
-``vru-eval-bag`` and the ROS node load as they are.
-
-Recipe keys beyond those of :mod:`training.recipe` (all optional)::
-
-    prune:     {sparsity_epochs: 50, finetune_epochs: 50, lam: 5e-4, schedule: constant,
-                ratio: 0.5, allocation: global, min_channels: 8, fade_end: 0.75, batch, imgsz,
-                train: {...}}  # schedule: constant, linear (L1) or fade (training/prune)
-    export:    {imgsz: null}                 # default: the distill stage's imgsz
-    calibrate: {images, method, percentile, keep_float, max_drop, val_images, max_float_layers,
-                seed}
-               # defaults: training/quantize/settings.py CalibrateSettings
-    evaluate:  {split: val, conf: 0.001, latency_runs: 20,
-                benchmark: [bdd100k_vru, street_vru, mot_clips]}  # pooled street benchmark
-    pipeline:  {stages: [teacher, student, distill, prune, export, calibrate, evaluate]}
+This module only orders the stages, keeps the run folder and its manifest, and resumes: each
+stage's settings and work are its module's (training/stages/, map: docs/training-map.md), its
+recipe section is that module's settings (schema: training/recipe.py). Each stage runs through
+:class:`training.run_dir.RunDir`: skipped when its inputs (settings, upstream artifacts by
+hash) are unchanged, resumed from its last checkpoint when it was interrupted, and never
+overwritten once complete. The deployable result is copied to ``OUT/deployable_int8.onnx``
+(and ``OUT/deployable_fp32.onnx``), which ``vru-detect``, ``vru-eval-bag`` and the ROS node
+load as they are.
 """
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import asdict
 import os
 from pathlib import Path
 import shutil
 from typing import Any
 
 from .pipeline_log import final_summary, StageProgress
-from .recipe import load_recipe, RecipeError, stage_settings, StageSettings
+from .recipe import load_recipe, PIPELINE_STAGES as STAGES, PipelineSettings, RecipeError
+from .recipe import stage_settings
 from .run_dir import file_digest, RunDir, StageResult, write_json_atomic
+from .stages import calibrate, distill, evaluate, export, prune, teacher
 
-STAGES = ('teacher', 'student', 'distill', 'prune', 'export', 'calibrate', 'evaluate')
 MODELS = ('teacher', 'plain_student', 'kd_student', 'pruned_kd_student')
 DEPLOYABLE = {'fp32': 'deployable_fp32.onnx', 'int8': 'deployable_int8.onnx'}
-SECTION_KEYS = {
-    'prune': {'sparsity_epochs', 'finetune_epochs', 'lam', 'schedule', 'ratio', 'allocation',
-              'min_channels', 'fade_end', 'batch', 'imgsz', 'train'},
-    'export': {'imgsz'},
-    'calibrate': None,  # CalibrateSettings' fields
-    'evaluate': {'split', 'conf', 'latency_runs', 'benchmark'},
-    'pipeline': {'stages'},
-}
-
-
-def section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
-    """Return a validated optional recipe section; unknown keys are errors, not ignored."""
-    value = recipe.get(name) or {}
-    if not isinstance(value, dict):
-        raise RecipeError(f'recipe: {name}: expected a mapping, got {value!r}')
-    keys = SECTION_KEYS[name]
-    if keys is None:
-        from .quantize.settings import CalibrateSettings
-
-        keys = CalibrateSettings.keys()
-    unknown = sorted(set(value) - keys)
-    if unknown:
-        raise RecipeError(f'recipe: {name}: unknown key(s) {unknown}; expected some of '
-                          f'{sorted(keys)}')
-    return value
-
-
-def _weights(train_dir: Path) -> Path:
-    """Return best.pt of an ultralytics run folder, or last.pt when no validation ran."""
-    best = train_dir / 'weights' / 'best.pt'
-    return best if best.is_file() else train_dir / 'weights' / 'last.pt'
+SETTINGS = PipelineSettings
 
 
 def _digest(path: str | None) -> str | None:
     return file_digest(Path(path)) if path else None
-
-
-def _resume_or_train(workdir: Path, resuming: bool, train) -> Path:
-    """Continue an interrupted ultralytics run from last.pt, or start one with ``train``."""
-    last = workdir / 'train' / 'weights' / 'last.pt'
-    if resuming and last.is_file():
-        from ultralytics import YOLO
-
-        from .prune.trainers import PrunedDetectionTrainer
-        from .start_point import record_trained
-
-        yolo = YOLO(str(last))
-        yolo.train(resume=True, trainer=PrunedDetectionTrainer)  # a pruned start stays pruned
-        record_trained(yolo.trainer, workdir / 'train')  # a pretrained start's start.json
-        return _weights(workdir / 'train')
-    return train()
 
 
 class Pipeline:
@@ -122,8 +67,6 @@ class Pipeline:
             self.recipe['seed'] = seed
             for stage in ('teacher', 'distill'):
                 (self.recipe.get(stage) or {}).pop('seed', None)
-        for name in SECTION_KEYS:
-            section(self.recipe, name)
         data = self.recipe.get('data')
         data_yamls = [Path(str(d)) for d in (data if isinstance(data, list) else [data or ''])]
         for data_yaml in data_yamls:
@@ -133,8 +76,10 @@ class Pipeline:
         self.out = Path(out).resolve()  # ultralytics nests relative project paths under runs/
         self.run = RunDir(self.out)
         self.data = self._stage_data([d.resolve() for d in data_yamls])
-        self.teacher_settings = self._settings('teacher')
-        self.student_settings = self._settings('distill')
+        given = {'teacher': {'data': str(self.data)}, 'distill': {'data': str(self.data)}}
+        self.settings = {stage: stage_settings(self.recipe, stage, **given.get(stage, {}))
+                         for stage in ('teacher', 'distill', 'prune', 'export', 'calibrate',
+                                       'evaluate')}
         self.trained_teacher = Path(teacher).resolve() if teacher else None
         if self.trained_teacher and not self.trained_teacher.is_file():
             raise RecipeError(f'--teacher {teacher}: no such checkpoint (give a trained teacher '
@@ -152,36 +97,22 @@ class Pipeline:
             return stage_dataset(data_yamls[0], self.out / 'data')
         return stage_datasets(data_yamls, self.out / 'data')
 
-    def _settings(self, stage: str) -> StageSettings:
-        return replace(stage_settings(self.recipe, stage), data=str(self.data))
-
     # -- stages -------------------------------------------------------------------------------
-    def _train_plain(self, stage: str, s: StageSettings) -> dict[str, Any]:
-        """
-        Train ``s.model`` with plain ultralytics training; saves ``<stage>.pt``.
-
-        With 0 epochs ``<stage>.pt`` is the pretrained start as it is, head classes matched:
-        KD from it ("learning without forgetting") holds the student near the start.
-        """
-        from .start_point import save_start
-        from .teacher import train_teacher
-
+    def _train_plain(self, stage: str, s) -> dict[str, Any]:
+        """Plain ultralytics training of ``s.model`` (the teacher stage's run); ``<stage>.pt``."""
         def fn(workdir: Path, resuming: bool) -> StageResult:
-            if s.epochs == 0:
-                save_start(s, workdir / f'{stage}.pt')
-                return StageResult({'weights': f'{stage}.pt'})
-            w = _resume_or_train(workdir, resuming, lambda: train_teacher(s, workdir, 'train'))
-            shutil.copy2(w, workdir / f'{stage}.pt')
+            shutil.copy2(teacher.run(s, workdir / 'train', resume=resuming),
+                         workdir / f'{stage}.pt')
             return StageResult({'weights': f'{stage}.pt'})
-        inputs = {'settings': vars(s), 'data': self._data_key(), 'weights': _digest(s.weights)}
+        inputs = {'settings': asdict(s), 'data': self._data_key(), 'weights': _digest(s.weights)}
         return self.run.stage(stage, inputs, fn)
 
     def teacher(self) -> dict[str, Any]:
-        return self._train_plain('teacher', self.teacher_settings)
+        return self._train_plain('teacher', self.settings['teacher'])
 
     def student(self) -> dict[str, Any]:
         """Train the student directly (no teacher): the baseline KD is measured against."""
-        return self._train_plain('student', replace(self.student_settings, teacher=None, kd={}))
+        return self._train_plain('student', self.settings['distill'].updated(teacher=None))
 
     def teacher_weights(self) -> Path:
         """Return the KD teacher: ``--teacher``, else this run's teacher stage's result."""
@@ -193,155 +124,74 @@ class Pipeline:
         return self.run.output('teacher', 'weights')
 
     def distill(self) -> dict[str, Any]:
-        from .distill.cli import distill, resume
-
-        teacher = self.teacher_weights()
-        s = replace(self.student_settings, teacher=str(teacher))
+        teacher_pt = self.teacher_weights()
+        s = self.settings['distill'].updated(teacher=str(teacher_pt))
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
-            last = workdir / 'train' / 'weights' / 'last.pt'
-            w = resume(last) if resuming and last.is_file() else distill(s, workdir, 'train')
-            shutil.copy2(w, workdir / 'kd_student.pt')
+            shutil.copy2(distill.run(s, workdir / 'train', resume=resuming),
+                         workdir / 'kd_student.pt')
             return StageResult({'weights': 'kd_student.pt'})
-        inputs = {'settings': vars(s), 'teacher': file_digest(teacher), 'data': self._data_key(),
-                  'weights': _digest(s.weights)}
+        inputs = {'settings': asdict(s), 'teacher': file_digest(teacher_pt),
+                  'data': self._data_key(), 'weights': _digest(s.weights)}
         return self.run.stage('distill', inputs, fn)
 
     def prune(self) -> dict[str, Any]:
-        from .prune.channel_pruning import PruneSettings
-        from .prune.pipeline import PruneJob, run_job
-        from .prune.sparsity import SparsitySchedule
-
-        cfg = section(self.recipe, 'prune')
+        s = self.settings['prune']
         kd_student = self.run.output('distill', 'weights')
-        s = self.student_settings
-        imgsz = int(cfg.get('imgsz', s.imgsz))
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
-            job = PruneJob(
-                model=kd_student, out=workdir, data=self.data, teacher=kd_student,
-                imgsz=imgsz, batch=int(cfg.get('batch', s.batch)),
-                device=s.device or 'cpu', workers=int(s.train.get('workers', 0)),
-                fraction=float(s.train.get('fraction', 1.0)), seed=s.seed,
-                sparsity_epochs=int(cfg.get('sparsity_epochs', 50)),
-                finetune_epochs=int(cfg.get('finetune_epochs', 50)),
-                schedule=SparsitySchedule(lam=float(cfg.get('lam', 5e-4)),
-                                          mode=str(cfg.get('schedule', 'constant')),
-                                          fade_end=float(cfg.get('fade_end', 0.75))),
-                prune=PruneSettings(ratio=float(cfg.get('ratio', 0.5)),
-                                    min_channels=int(cfg.get('min_channels', 8)), imgsz=imgsz,
-                                    allocation=str(cfg.get('allocation', 'global'))),
-                validate=False, latency_runs=0,
-                train_extra={k: v for k, v in {**s.train, **(cfg.get('train') or {})}.items()
-                             if k not in ('workers', 'fraction')})
-            result = run_job(job)
+            result = prune.run(s, workdir, kd_student, data=self.data, teacher=kd_student)
             shutil.copy2(result['output'], workdir / 'pruned_kd_student.pt')
             return StageResult({'weights': 'pruned_kd_student.pt', 'report': 'prune_report.md'},
                                {'finetune_method': result.get('finetune_method')})
-        inputs = {'prune': cfg, 'student': file_digest(kd_student), 'data': self._data_key()}
+        inputs = {'settings': asdict(s), 'student': file_digest(kd_student),
+                  'data': self._data_key()}
         return self.run.stage('prune', inputs, fn)
 
     def export(self, models: dict[str, Path]) -> dict[str, Any]:
-        from .export import export_onnx
-
-        imgsz = int(section(self.recipe, 'export').get('imgsz') or self.student_settings.imgsz)
+        s = self.settings['export']
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
-            outputs = {}
-            for name, weights in models.items():
-                export_onnx(weights, workdir / f'{name}.onnx', imgsz=imgsz)
-                outputs[name] = f'{name}.onnx'
-            return StageResult(outputs)
-        inputs = {'imgsz': imgsz, 'models': {k: file_digest(v) for k, v in models.items()}}
+            return StageResult({name: path.name
+                                for name, path in export.run(s, workdir, models).items()})
+        inputs = {'settings': asdict(s), 'models': {k: file_digest(v) for k, v in models.items()}}
         return self.run.stage('export', inputs, fn)
 
     def calibrate(self, onnx_models: dict[str, Path]) -> dict[str, Any]:
-        from .quantize.calibration_set import dataset_split_dir, select_calibration_images
-        from .quantize.cli import calibrate, validation_images
-        from .quantize.settings import CalibrateSettings
-
-        cfg = section(self.recipe, 'calibrate')
-        try:
-            opts = CalibrateSettings.from_recipe(cfg)
-        except (TypeError, ValueError) as exc:
-            raise RecipeError(f'recipe: calibrate: {exc}') from None
-        images = select_calibration_images(dataset_split_dir(self.data, 'train'), opts.images,
-                                           opts.seed)
-        val = (validation_images(self.data, opts.val_images, opts.seed)
-               if opts.max_drop is not None else [])
+        s = self.settings['calibrate']
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
             outputs, metrics = {}, {}
-            for name, fp32 in onnx_models.items():
-                result = calibrate(fp32, images, workdir / f'{name}_int8.onnx', opts.quant(),
-                                   keep_float=opts.keep_float, seed=opts.seed,
-                                   report_dir=workdir / f'{name}_report',
-                                   max_drop=opts.max_drop, val_images=val,
-                                   max_float_layers=opts.max_float_layers)
-                outputs[name] = f'{name}_int8.onnx'
+            for name, result in calibrate.run(s, workdir, onnx_models, self.data).items():
+                outputs[name] = result.model.name
                 metrics[name] = {'calibration_id': result.calibration_id,
                                  'float_nodes': len(result.float_nodes)}
                 if result.budget is not None:
                     metrics[name]['max_drop'] = result.budget.message()
             return StageResult(outputs, metrics)
-        inputs = {'calibrate': cfg, 'images': [str(p) for p in images],
+        inputs = {'settings': asdict(s), 'data': self._data_key(),
                   'models': {k: file_digest(v) for k, v in onnx_models.items()}}
         return self.run.stage('calibrate', inputs, fn)
 
     def evaluate(self, weights: dict[str, Path], fp32: dict[str, Path],
                  int8: dict[str, Path], deploy: str | None = None) -> dict[str, Any]:
-        from .benchmark_eval import SOURCES
-        from .pipeline_report import evaluate_models
-
-        cfg = section(self.recipe, 'evaluate')
-        sources = list(cfg.get('benchmark', SOURCES) or [])
+        s = self.settings['evaluate']
         start = self._start_weights(deploy)
-        imgsz = int(section(self.recipe, 'export').get('imgsz') or self.student_settings.imgsz)
+        models = evaluate.Models(weights, fp32, int8, deploy, start,
+                                 self.out / DEPLOYABLE['int8'], self.settings['export'].imgsz)
 
         def fn(workdir: Path, resuming: bool) -> StageResult:
-            rows = evaluate_models(weights, fp32, int8, self.data, workdir,
-                                   split=str(cfg.get('split', 'val')),
-                                   conf=float(cfg.get('conf', 0.001)),
-                                   latency_runs=int(cfg.get('latency_runs', 20)))
-            verdict = self._benchmark(workdir, sources, start, imgsz, deploy, fp32, int8)
             return StageResult({'report': 'report.md', 'metrics': 'metrics.json'},
-                               {'models': rows, 'start_verdict': verdict})
-        inputs = {'evaluate': cfg, 'fp32': {k: file_digest(v) for k, v in fp32.items()},
+                               evaluate.run(s, workdir, models, self.data))
+        inputs = {'settings': asdict(s), 'fp32': {k: file_digest(v) for k, v in fp32.items()},
                   'int8': {k: file_digest(v) for k, v in int8.items()},
-                  'start': _digest(str(start)) if start else None, 'imgsz': imgsz}
+                  'start': _digest(str(start)) if start else None, 'imgsz': models.imgsz}
         return self.run.stage('evaluate', inputs, fn)
 
     def _start_weights(self, deploy: str | None) -> Path | None:
         """Return the pretrained .pt the deployable model started from (None: from scratch)."""
-        settings = self.teacher_settings if deploy == 'teacher' else self.student_settings
+        settings = self.settings['teacher' if deploy == 'teacher' else 'distill']
         return Path(settings.weights) if settings.weights else None
-
-    def _benchmark(self, workdir: Path, sources: list[str], start: Path | None, imgsz: int,
-                   deploy: str | None, fp32: dict[str, Path], int8: dict[str, Path]
-                   ) -> dict[str, Any] | None:
-        """
-        Benchmark the start (exported like our models) and the deployable FP32 and INT8.
-
-        Appends the section to report.md; returns the deployable-vs-start verdict.
-        """
-        from .benchmark_eval import run_benchmark_section, start_verdict
-        from .export import export_onnx
-
-        if deploy is None or deploy not in int8:
-            return None
-        models: dict[str, Path] = {}
-        if start is not None:
-            models['start'] = export_onnx(start, workdir / 'start.onnx', imgsz=imgsz)
-        models[f'{deploy}_fp32'] = fp32[deploy]
-        models[f'{deploy}_int8'] = int8[deploy]
-        section_ = run_benchmark_section(models, workdir / 'benchmark', sources)
-        report = workdir / 'report.md'
-        report.write_text(report.read_text() + '\n' + section_['markdown'])
-        result = section_['result']
-        if result is None or start is None:
-            return None
-        return start_verdict(result, 'start', f'{deploy}_int8', self.out / DEPLOYABLE['int8'],
-                             models['start'])
 
     def _data_key(self) -> dict[str, Any]:
         return {'yaml': file_digest(self.data), 'labels': str(self.data.parent / 'labels')}
@@ -391,13 +241,12 @@ class Pipeline:
         evaluation count a small share of an epoch per model: measured on the demo (441 images
         at 480 px, a 3.1M-parameter student), 0.01, 0.04 and 0.06 of its first epoch.
         """
-        prune = section(self.recipe, 'prune')
+        prune_s = self.settings['prune']
         models = max(1, len(set(self.stages) & {'teacher', 'student', 'distill', 'prune'}))
-        return float({'teacher': self.teacher_settings.epochs,
-                      'student': self.student_settings.epochs,
-                      'distill': 1.6 * self.student_settings.epochs,
-                      'prune': int(prune.get('sparsity_epochs', 50))
-                      + 1.6 * int(prune.get('finetune_epochs', 50)),
+        return float({'teacher': self.settings['teacher'].epochs,
+                      'student': self.settings['distill'].epochs,
+                      'distill': 1.6 * self.settings['distill'].epochs,
+                      'prune': prune_s.sparsity_epochs + 1.6 * prune_s.finetune_epochs,
                       'export': 0.01 * models, 'calibrate': 0.04 * models,
                       'evaluate': 0.06 * models}[stage])
 
@@ -413,7 +262,7 @@ class Pipeline:
         write_json_atomic(self.run.manifest_path, self.run.manifest)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('recipe', type=Path, help='recipe YAML (see training/recipes/)')
     parser.add_argument('--out', type=Path, help='run folder (default: runs/<recipe name>)')
     parser.add_argument('--data', type=Path, help="override the recipe's data.yaml")
@@ -422,22 +271,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--teacher', type=Path,
                         help='a trained teacher .pt for the distill stage instead of the teacher '
                              'stage (e.g. a second student seed against the same teacher)')
-    parser.add_argument('--stages', nargs='+', choices=STAGES,
-                        help='run only these stages (their inputs must exist in the run)')
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        recipe = load_recipe(args.recipe)
-        out = args.out or Path('runs') / str(recipe.get('name') or args.recipe.stem)
-        pipeline = Pipeline(args.recipe, out, data=args.data, device=args.device,
-                            seed=args.seed, teacher=args.teacher)
-        stages = tuple(args.stages or section(pipeline.recipe, 'pipeline').get('stages')
-                       or STAGES)
-        report = pipeline.run_all(stages)
-    except RecipeError as exc:
-        print(f'vru-train pipeline: {exc}')
-        return 2
+def main(args: argparse.Namespace, settings: PipelineSettings, recipe: dict[str, Any]) -> int:
+    out = args.out or Path('runs') / str(recipe.get('name') or args.recipe.stem)
+    pipeline = Pipeline(args.recipe, out, data=args.data, device=args.device, seed=args.seed,
+                        teacher=args.teacher)
+    report = pipeline.run_all(tuple(settings.stages))
     rows = (pipeline.run.manifest['stages'].get('evaluate', {}).get('metrics') or {})
     print(final_summary(pipeline.out, report, rows.get('models', []),
                         pipeline.run.manifest.get('deployed', {}), pipeline.progress.elapsed(),

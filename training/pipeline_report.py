@@ -74,8 +74,8 @@ def max_recall(result) -> float:
 
 
 def evaluate_models(weights: dict[str, Path], fp32: dict[str, Path], int8: dict[str, Path],
-                    data_yaml: Path, out_dir: Path, split: str = 'val', conf: float = 0.001,
-                    latency_runs: int = 20) -> list[dict[str, Any]]:
+                    data_yaml: Path, out_dir: Path, split: str, conf: float,
+                    latency_runs: int) -> list[dict[str, Any]]:
     """Evaluate every model FP32 and INT8; write report.md, metrics.json and plots to out_dir."""
     from tqdm import tqdm
 

@@ -13,84 +13,68 @@
 # limitations under the License.
 
 """
-Training recipes: one YAML file that says how each offline stage trains.
+Training recipes: one YAML file, one section per stage, each section a stage's settings.
 
-Schema (every key optional unless marked; ``yaml.safe_load`` only)::
+Top level (every key optional; ``yaml.safe_load`` only)::
 
     name: vru-bdd100k          # run name (folder under ``project``)
-    project: runs/vru          # where runs are written
-    data: data/vru/data.yaml   # YOLO data.yaml used by every stage unless a stage sets its own
-    seed: 0
+    project: runs/vru          # where stages run by themselves write
+    data: data/vru/data.yaml   # YOLO data.yaml (or a list of them) every stage trains on
+    seed: 0                    # the teacher's and distill's seed unless they set their own
     device: cpu                # ultralytics device string: cpu, 0, 0,1 (DDP), ...
-    teacher:
-      model: yolov8l           # scale name (yolov8n/s/m/l/x, tiny, nano), a .yaml, or a .pt
-      weights: null            # pretrained .pt to start from (architecture from the .pt, head
-                               # classes matched to the dataset's by name; training/pretrained.py)
-      init_classes: {}         # a class the weights lack, started from one they have,
-                               # e.g. {rider: person}
-      data, epochs (100), imgsz (640), batch (16), seed, device
-                               # epochs: 0 takes the pretrained start as it is (the
-                               # teacher of "learning without forgetting"), no training
-      train: {lr0: 0.01, ...}  # any other ultralytics train argument, passed through
-    distill:
-      student: yolov8s         # scale name, .yaml, or .pt (e.g. a pruned checkpoint)
-      weights, init_classes    # pretrained start, as for the teacher (the direct student too)
-      teacher: null            # teacher .pt; the pipeline fills in the teacher stage's best.pt
-      data, epochs (100), imgsz (640), batch (16), seed, device, train: {...}
-      kd:                      # see training/distill/config.py (KDConfig); defaults per paper
-        score:   {enabled: true, weight: 1.0, temperature: 1.0, mode: bce}   # or mode: kl
-        box:     {enabled: true, weight: 1.0, temperature: 10.0}             # DFL bins, LD
-        cwd:     {enabled: true, weight: 1.0, temperature: 1.0}              # neck outputs
-        feature: {enabled: true, weight: 1.0, tau: 1.0, layers: [4, 6, 9, 15, 18, 21]}
-    prune: {...}, export: {...}, calibrate: {...}, evaluate: {...}
-                               # other stages' sections, validated by their own modules
+    teacher: {...}  distill: {...}  prune: {...}  export: {...}  calibrate: {...}
+    evaluate: {...}  pipeline: {stages: [...]}
 
-Errors name the offending key, what was expected and what was found.
+A section's keys are the fields of its stage's settings class (``training/stages/STAGE.py``,
+``SETTINGS``), the same names as the ``vru-train STAGE`` flags; docs/training-map.md lists
+them. A section takes some values it does not set from elsewhere (:data:`INHERIT`): data, seed
+and device from the top level; prune its seed, device, imgsz, batch and train arguments from
+distill; export its imgsz from distill. Unknown keys are errors that list the valid ones; a
+renamed key's error names the new one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+import importlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-TOP_KEYS = {'name', 'project', 'data', 'seed', 'device', 'teacher', 'distill', 'prune',
-            'export', 'calibrate', 'evaluate', 'pipeline'}
-COMMON_STAGE_KEYS = {'data', 'epochs', 'imgsz', 'batch', 'seed', 'device', 'train'}
-# Arguments the stage owns itself (set from the keys above or by the stage).
-RESERVED_TRAIN_KEYS = {'model', 'data', 'epochs', 'imgsz', 'batch', 'seed', 'device',
-                       'distill_model', 'resume', 'mode', 'task'}
+from .settings import option, RecipeError, Settings
 
+__all__ = ['load_recipe', 'RecipeError', 'stage_settings', 'validate_recipe']
 
-class RecipeError(ValueError):
-    """A recipe that does not match the schema in this module's docstring."""
+SECTIONS = ('teacher', 'distill', 'prune', 'export', 'calibrate', 'evaluate', 'pipeline')
+TOP_KEYS = {'name', 'project', 'data', 'seed', 'device', *SECTIONS}
+# Values a section takes when it does not set them: (from, keys); from None is the top level.
+INHERIT: dict[str, tuple[tuple[str | None, tuple[str, ...]], ...]] = {
+    'teacher': ((None, ('data', 'seed', 'device')),),
+    'distill': ((None, ('data', 'seed', 'device')),),
+    'prune': (('distill', ('seed', 'device', 'imgsz', 'batch', 'train')),),
+    'export': (('distill', ('imgsz',)),),
+    'calibrate': (),
+    'evaluate': (),
+    'pipeline': (),
+}
+PIPELINE_STAGES = ('teacher', 'student', 'distill', 'prune', 'export', 'calibrate', 'evaluate')
 
 
 @dataclass
-class StageSettings:
-    """What one training stage needs: model, data, schedule and extra ultralytics arguments."""
+class PipelineSettings(Settings):
+    """Which stages ``vru-train pipeline`` runs (in pipeline order whatever the list's)."""
 
-    model: str
-    data: str | None = None
-    epochs: int = 100
-    imgsz: int = 640
-    batch: int = 16
-    seed: int = 0
-    device: str | None = None
-    train: dict[str, Any] = field(default_factory=dict)
-    teacher: str | None = None  # distill only
-    kd: dict[str, Any] = field(default_factory=dict)  # distill only
-    weights: str | None = None  # pretrained start (training/pretrained.py)
-    init_classes: dict[str, str] = field(default_factory=dict)
+    stages: list[str] = option(list(PIPELINE_STAGES), 'stages to run',
+                               choices=PIPELINE_STAGES)
 
-    def train_args(self) -> dict[str, Any]:
-        """Keyword arguments for ultralytics' trainer (without model / teacher)."""
-        args = {'data': self.data, 'epochs': self.epochs, 'imgsz': self.imgsz,
-                'batch': self.batch, 'seed': self.seed, **self.train}
-        if self.device is not None:
-            args['device'] = self.device
-        return args
+    STAGE = 'pipeline'
+
+
+def settings_class(stage: str) -> type[Settings]:
+    """Return the settings class of a recipe section (imports no framework)."""
+    if stage == 'pipeline':
+        return PipelineSettings
+    return importlib.import_module(f'training.stages.{stage}').SETTINGS
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
@@ -107,6 +91,7 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
 
 
 def validate_recipe(recipe: Any, where: str = 'recipe') -> None:
+    """Check the top-level keys and every section against its stage's settings."""
     if not isinstance(recipe, dict):
         raise RecipeError(f'{where}: expected a mapping at the top level, got '
                           f'{type(recipe).__name__}')
@@ -114,90 +99,58 @@ def validate_recipe(recipe: Any, where: str = 'recipe') -> None:
     if unknown:
         raise RecipeError(f'{where}: unknown top-level key(s) {unknown}; expected some of '
                           f'{sorted(TOP_KEYS)}')
-    for stage in ('teacher', 'distill'):
+    for stage in SECTIONS:
         if recipe.get(stage) is not None:
-            stage_settings(recipe, stage, where=where)
+            stage_settings(recipe, stage, where=where, data_list_ok=True)
 
 
-def stage_settings(recipe: dict[str, Any] | None, stage: str,
-                   where: str = 'recipe') -> StageSettings:
-    """Return the validated settings of ``stage`` ('teacher' or 'distill') with defaults."""
+def stage_settings(recipe: dict[str, Any] | None, stage: str, where: str = 'recipe',
+                   data_list_ok: bool = False, **given: Any) -> Any:
+    """
+    Return the validated settings of ``stage``: its section over what it inherits.
+
+    ``given``: values the caller sets (the pipeline's staged data.yaml, a trained teacher),
+    over the section's own. A recipe naming several datasets trains a stage on all of them
+    only inside the pipeline (which merges them); ``data_list_ok`` leaves data unset then.
+    """
     recipe = recipe or {}
     section = recipe.get(stage) or {}
+    cls = settings_class(stage)
     if not isinstance(section, dict):
         raise RecipeError(f'{where}: {stage}: expected a mapping, got {section!r}')
-    own = {'teacher': {'model'}, 'distill': {'student', 'teacher', 'kd'}}[stage]
-    own = own | {'weights', 'init_classes'}
-    unknown = sorted(set(section) - COMMON_STAGE_KEYS - own)
-    if unknown:
-        raise RecipeError(f'{where}: {stage}: unknown key(s) {unknown}; expected some of '
-                          f'{sorted(COMMON_STAGE_KEYS | own)} (other ultralytics arguments '
-                          f'go under {stage}.train)')
-    for key in ('epochs', 'imgsz', 'batch', 'seed'):
-        value = section.get(key)
-        least = 0 if key == 'seed' or (key, stage) == ('epochs', 'teacher') else 1
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < least):
-            raise RecipeError(f'{where}: {stage}.{key}: expected a '
-                              f'{"non-negative" if least == 0 else "positive"} integer, got '
-                              f'{value!r}')
-    if section.get('epochs') == 0 and not section.get('weights'):
-        raise RecipeError(f'{where}: teacher.epochs: 0 takes the pretrained start as the teacher '
-                          'as it is, so teacher.weights must name it (a .pt)')
-    train = section.get('train') or {}
-    if not isinstance(train, dict):
-        raise RecipeError(f'{where}: {stage}.train: expected a mapping of ultralytics train '
-                          f'arguments, got {train!r}')
-    _check_train_keys(train, f'{where}: {stage}.train')
-    default_model = 'yolov8l' if stage == 'teacher' else 'yolov8s'
-    model = section.get('model' if stage == 'teacher' else 'student', default_model)
-    settings = StageSettings(
-        model=str(model), data=section.get('data', recipe.get('data')),
-        epochs=section.get('epochs', 100), imgsz=section.get('imgsz', 640),
-        batch=section.get('batch', 16), seed=section.get('seed', recipe.get('seed', 0)),
-        device=_device(section.get('device', recipe.get('device'))), train=dict(train),
-        weights=_weights(section.get('weights'), f'{where}: {stage}.weights'),
-        init_classes=_init_classes(section.get('init_classes'), f'{where}: {stage}.init_classes'))
-    if stage == 'distill':
-        from training.distill.config import KDConfig
-
-        settings.teacher = section.get('teacher')
-        try:
-            settings.kd = KDConfig.from_dict(section.get('kd'), where=f'{stage}.kd').to_dict()
-        except (TypeError, ValueError) as exc:
-            raise RecipeError(f'{where}: {exc}') from exc
-    return settings
+    cls.refuse_unknown(section, f'{where}: {stage}')
+    values = _inherited(recipe, stage, cls)
+    _merge(values, section)  # a mapping (train) adds to the inherited one
+    if isinstance(values.get('data'), (list, tuple)):
+        if not data_list_ok and 'data' not in given:
+            raise RecipeError(
+                f'vru-train {stage}: error: the recipe lists {len(values["data"])} datasets; one '
+                'stage trains on one data.yaml: pass --data DATA.yaml, merge them with '
+                '`vru-train data yolo`, or run the stage from the recipe with `vru-train '
+                f'pipeline RECIPE --stages {stage}`')
+        values.pop('data')
+    _merge(values, given)
+    try:
+        return cls(**values)
+    except RecipeError as exc:
+        raise RecipeError(f'{where}: {exc}') from None
 
 
-def _weights(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, (str, Path)) or not str(value).endswith('.pt'):
-        raise RecipeError(f'{where}: expected the path of a .pt checkpoint, got {value!r}')
-    return str(value)
+def _merge(values: dict[str, Any], over: dict[str, Any]) -> None:
+    """Set ``over``'s values; a mapping over a mapping adds its keys (train, kd)."""
+    for key, value in over.items():
+        below = values.get(key)
+        both = isinstance(below, dict) and isinstance(value, dict)
+        values[key] = {**below, **value} if both else value
 
 
-def _init_classes(value: Any, where: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                              for k, v in value.items()):
-        raise RecipeError(f'{where}: expected a mapping of our class to a class of the '
-                          f'weights, e.g. {{rider: person}}; got {value!r}')
-    return dict(value)
-
-
-def _device(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _check_train_keys(train: dict[str, Any], where: str) -> None:
-    from ultralytics.utils import DEFAULT_CFG_KEYS
-
-    reserved = sorted(set(train) & RESERVED_TRAIN_KEYS)
-    if reserved:
-        raise RecipeError(f'{where}: {reserved} are set by the stage itself (use the stage keys '
-                          'or the command line instead)')
-    unknown = sorted(set(train) - set(DEFAULT_CFG_KEYS))
-    if unknown:
-        raise RecipeError(f'{where}: {unknown} are not ultralytics train arguments')
+def _inherited(recipe: dict[str, Any], stage: str, cls: type[Settings]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    keys = cls.keys()
+    for source, names in INHERIT[stage]:
+        if source is None:
+            values.update({k: recipe[k] for k in names if k in keys and recipe.get(k) is not None})
+            continue
+        upstream = stage_settings(recipe, source, data_list_ok=True)
+        values.update({k: getattr(upstream, k) for k in names})
+    return values

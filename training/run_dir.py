@@ -22,6 +22,8 @@ Layout::
     RUN/<stage>.partial/              stage in progress; its checkpoints survive an interruption
     RUN/<stage>.<hash8>/              a re-run with changed inputs goes beside, not over,
                                       the old one
+    RUN/<stage>.partial.<hash8>/      an interrupted attempt whose inputs changed: set aside
+                                      (hours of training are not deleted by a recipe edit)
 
 A stage is skipped when the manifest records it complete with the same input hash and its
 outputs still exist. Completion is a rename of ``.partial`` to the final name, so a stage is
@@ -93,6 +95,16 @@ class RunDir:
         self.manifest: dict[str, Any] = (json.loads(self.manifest_path.read_text())
                                          if self.manifest_path.is_file() else {'stages': {}})
 
+    def _set_aside(self, name: str, partial: Path, marker: Path) -> None:
+        """Move an interrupted attempt with other inputs beside the new one, and say so."""
+        old = marker.read_text()[:8] if marker.is_file() else 'unknown'
+        aside = partial.with_name(f'{name}.partial.{old}')
+        if aside.exists():
+            shutil.rmtree(aside)
+        os.replace(partial, aside)
+        self.log(f'[{name}] inputs changed since the interrupted attempt: it is kept in '
+                 f'{aside} (delete it when not needed); starting afresh')
+
     def save(self) -> None:
         write_json_atomic(self.manifest_path, self.manifest)
 
@@ -120,7 +132,7 @@ class RunDir:
         marker = partial / '.input_hash'
         resuming = partial.is_dir() and marker.is_file() and marker.read_text() == digest
         if partial.exists() and not resuming:
-            shutil.rmtree(partial)
+            self._set_aside(name, partial, marker)
         partial.mkdir(parents=True, exist_ok=True)
         marker.write_text(digest)
         self.log(f'[{name}] {"resuming" if resuming else "running"} in {partial}')

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .recipe import StageSettings
-from .stage_args import dataset_names
+from .stages.common import dataset_names, TrainSettings
 
 
-def start_model(settings: StageSettings, workdir: Path):
+def start_model(settings: TrainSettings, workdir: Path):
     """
     Build the stage's pretrained start and validate it (the epoch-0 figures).
 
@@ -52,7 +51,7 @@ def start_model(settings: StageSettings, workdir: Path):
     return model, start
 
 
-def save_start(settings: StageSettings, path: Path) -> Path:
+def save_start(settings: TrainSettings, path: Path) -> Path:
     """Save the stage's pretrained start, head classes matched, untrained, as a checkpoint."""
     from .distill.trainer import save_module_checkpoint
     from .pretrained import pretrained_model

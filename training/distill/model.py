@@ -29,11 +29,8 @@ from torch import nn
 from ultralytics.nn.distill_model import DistillationModel
 
 from .config import KDConfig
-from .cwd import ChannelWiseDivergence
-from .feature_align import AdaptiveFeatureAlignLoss
-from .response import BoxDistributionDistillLoss, ScoreDistillLoss
-
-KD_TERMS = ('kd_cls', 'kd_box', 'kd_cwd', 'kd_feat')
+from .terms import registered, TermInputs
+from .terms.base import TermContext
 
 
 class KDDetectionModel(DistillationModel):
@@ -42,7 +39,8 @@ class KDDetectionModel(DistillationModel):
 
     ``teacher_model``: checkpoint path or module (any YOLOv8 ``DetectionModel``);
     ``student_model``: any ``DetectionModel`` (a pruned one included) with ``.args`` set;
-    ``kd``: :class:`KDConfig` or its dict.
+    ``kd``: :class:`KDConfig` or its dict. The terms are those of :mod:`.terms`; each enabled
+    one is ``self.terms[name]`` and its weighted loss ``kd_<name>`` in the loss items.
     """
 
     def __init__(self, teacher_model: str | Path | nn.Module, student_model: nn.Module,
@@ -53,33 +51,37 @@ class KDDetectionModel(DistillationModel):
         self.projector = nn.ModuleList()  # ultralytics' L2 term is replaced by the terms below
         self.n_neck = len(self.feats_idx) - 1  # hook levels 0..n-1 neck, n = Detect head
         n_layers = len(student_model.model) - 1
-        align = list(cfg.feature.layers) if cfg.feature.enabled else []
-        t_align = list(cfg.feature.teacher_layers or align) if cfg.feature.enabled else []
-        for i in align + t_align:
-            if i >= n_layers:
-                raise ValueError(f'kd.feature.layers: layer {i} does not exist (the model has '
-                                 f'layers 0..{n_layers - 1} before its Detect head)')
-        self.n_align = len(align)
-        self.feats_idx = [*self.feats_idx, *align]
-        self.teacher_feats_idx = [*self.teacher_feats_idx, *t_align]
+        kinds = registered()
+        enabled = list(cfg.enabled())
+        s_extra: list[int] = []
+        t_extra: list[int] = []
+        self.spans: dict[str, slice] = {}  # a term's levels among the extra hooked layers
+        for name, settings in enabled:
+            s_layers, t_layers = kinds[name].layers(settings)
+            for i in s_layers + t_layers:
+                if i >= n_layers:
+                    raise ValueError(f'kd.{name}.layers: layer {i} does not exist (the model '
+                                     f'has layers 0..{n_layers - 1} before its Detect head)')
+            self.spans[name] = slice(len(s_extra), len(s_extra) + len(s_layers))
+            s_extra += s_layers
+            t_extra += t_layers
+        self.feats_idx = [*self.feats_idx, *s_extra]
+        self.teacher_feats_idx = [*self.teacher_feats_idx, *t_extra]
         self._register_feature_hooks()
         s_ch, t_ch = self._feature_channels(student_model)
         neck = slice(0, self.n_neck)
         extra = slice(self.n_neck, None)  # the channel lists skip the head level
         device = next(student_model.parameters()).device
-        self.score_kd = (ScoreDistillLoss(cfg.score.temperature, cfg.score.mode)
-                         if cfg.score.enabled else None)
         reg_max = student_model.model[-1].reg_max
-        self.box_kd = (BoxDistributionDistillLoss(cfg.box.temperature, reg_max)
-                       if cfg.box.enabled else None)
-        self.cwd_kd = (ChannelWiseDivergence(s_ch[neck], t_ch[neck], cfg.cwd.temperature)
-                       .to(device) if cfg.cwd.enabled else None)
-        self.align_kd = (AdaptiveFeatureAlignLoss(s_ch[extra], t_ch[extra], cfg.feature.tau)
-                         .to(device) if cfg.feature.enabled else None)
-        self.weights = {'kd_cls': cfg.score.weight, 'kd_box': cfg.box.weight,
-                        'kd_cwd': cfg.cwd.weight, 'kd_feat': cfg.feature.weight}
-        self.kd_names = tuple(name for name, mod in zip(
-            KD_TERMS, (self.score_kd, self.box_kd, self.cwd_kd, self.align_kd)) if mod is not None)
+        self.terms = nn.ModuleDict()
+        self.weights = {}
+        for name, settings in enabled:
+            span = self.spans[name]
+            context = TermContext((s_ch[neck], t_ch[neck]),
+                                  (s_ch[extra][span], t_ch[extra][span]), reg_max)
+            self.terms[name] = kinds[name].build(settings, context).to(device)
+            self.weights[f'kd_{name}'] = settings.weight
+        self.kd_names = tuple(f'kd_{name}' for name in self.terms)
 
     def _register_feature_hooks(self) -> None:
         """
@@ -104,7 +106,10 @@ class KDDetectionModel(DistillationModel):
 
     @property
     def align_layers(self) -> list[int]:
-        return list(self.feats_idx[self.n_neck + 1:])
+        """Student layers of the adaptive feature alignment (``kd.feature``), if it runs."""
+        if 'feature' not in self.spans:
+            return []
+        return list(self.feats_idx[self.n_neck + 1:][self.spans['feature']])
 
     def _feature_channels(self, student: nn.Module) -> tuple[list[int], list[int]]:
         """Channels of every hooked non-head layer, from one small dummy forward pass."""
@@ -131,21 +136,17 @@ class KDDetectionModel(DistillationModel):
                   student_feats: dict, teacher_feats: dict) -> dict[str, torch.Tensor]:
         """Weighted KD terms, computed in FP32 with autocast off (safe under AMP)."""
         device_type = fg_mask.device.type
+        first = self.n_neck + 1  # the extra hooked layers follow the neck and the head level
+        neck = range(self.n_neck)
         out = {}
         with torch.autocast(device_type=device_type, enabled=False):
-            if self.score_kd is not None:
-                out['kd_cls'] = self.score_kd(student_head['scores'], teacher_head['scores'],
-                                              fg_mask)
-            if self.box_kd is not None:
-                out['kd_box'] = self.box_kd(student_head['boxes'], teacher_head['boxes'], fg_mask)
-            if self.cwd_kd is not None:
-                levels = range(self.n_neck)
-                out['kd_cwd'] = self.cwd_kd([student_feats[i] for i in levels],
-                                            [teacher_feats[i] for i in levels])
-            if self.align_kd is not None:
-                levels = range(self.n_neck + 1, len(self.feats_idx))
-                out['kd_feat'] = self.align_kd([student_feats[i] for i in levels],
-                                               [teacher_feats[i] for i in levels])
+            for name, term in self.terms.items():
+                span = self.spans[name]
+                levels = range(first + span.start, first + span.stop)
+                out[f'kd_{name}'] = term.compute(TermInputs(
+                    student_head, teacher_head, fg_mask,
+                    [student_feats[i] for i in neck], [teacher_feats[i] for i in neck],
+                    [student_feats[i] for i in levels], [teacher_feats[i] for i in levels]))
         return {k: v.float() * self.weights[k] for k, v in out.items()}
 
     def loss(self, batch, preds=None):
@@ -182,7 +183,7 @@ class KDDetectionModel(DistillationModel):
 
     def alignment_weights(self) -> dict[int, float]:
         """Return the last step's adaptive alignment weight per student layer index."""
-        if self.align_kd is None:
+        if 'feature' not in self.terms:
             return {}
-        weights = self.align_kd.last_weights.tolist()
+        weights = self.terms['feature'].last_weights.tolist()
         return {layer: float(w) for layer, w in zip(self.align_layers, weights)}

@@ -129,8 +129,7 @@ def recorded(out: Path, name: str, seed: int) -> dict[str, Any] | None:
 def run_trial(name: str, out: Path, epochs: int, imgsz: int, seed: int = 0) -> dict[str, Any]:
     """Fine-tune one trial with one seed (skipped when its record has trained figures)."""
     from training.datasets import stage_datasets
-    from training.recipe import StageSettings
-    from training.teacher import train_from_pretrained
+    from training.stages import teacher
 
     record = recorded(out, name, seed)
     if record is not None:
@@ -141,10 +140,11 @@ def run_trial(name: str, out: Path, epochs: int, imgsz: int, seed: int = 0) -> d
     data_dir = out / ('data' if not repeat else
                       'data-' + '-'.join(f'{k}x{v}' for k, v in sorted(repeat.items())))
     data = stage_datasets(DATASETS, data_dir, repeat)
-    settings = StageSettings(model='yolov8n', data=str(data), epochs=epochs,
-                             imgsz=own_imgsz or imgsz, batch=batch, seed=seed, device='cpu',
-                             train=train, weights=str(COCO_N), init_classes=init)
-    train_from_pretrained(settings, trial_dir(out, name, seed), 'train')
+    settings = teacher.TeacherSettings(model='yolov8n', data=str(data), epochs=epochs,
+                                       imgsz=own_imgsz or imgsz, batch=batch, seed=seed,
+                                       device='cpu', train=train, weights=str(COCO_N),
+                                       init_classes=init)
+    teacher.run(settings, trial_dir(out, name, seed) / 'train')
     return json.loads(record_path(out, name, seed).read_text())
 
 

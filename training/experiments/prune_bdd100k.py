@@ -45,11 +45,11 @@ ANCHOR = {'params_change_pct': -73.5, 'ap50_change_points': -2.7}
 
 FULL = {'imgsz': 640, 'batch': 32, 'device': '0', 'workers': 8, 'fraction': 1.0,
         'student_scale': 's', 'student_epochs': 150, 'sparsity_epochs': 100,
-        'finetune_epochs': 100, 'lam': 5e-4, 'lam_schedule': 'linear', 'ratio': 0.5,
+        'finetune_epochs': 100, 'lam': 5e-4, 'schedule': 'linear', 'ratio': 0.5,
         'latency_runs': 50}
 SMOKE = {'imgsz': 160, 'batch': 8, 'device': 'cpu', 'workers': 0, 'fraction': 0.1,
          'student_scale': 'tiny', 'student_epochs': 1, 'sparsity_epochs': 1,
-         'finetune_epochs': 1, 'lam': 1e-2, 'lam_schedule': 'linear', 'ratio': 0.5,
+         'finetune_epochs': 1, 'lam': 1e-2, 'schedule': 'linear', 'ratio': 0.5,
          'latency_runs': 3}
 
 
@@ -77,14 +77,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def train_standin_student(args: argparse.Namespace, data: Path, work: Path) -> Path:
     """Train a YOLOv8 student from scratch when no KD student is given."""
     from training.models import build_yolo
+    from training.stages.common import best_weights
 
     yolo = build_yolo(args.student_scale, workdir=work)
     yolo.train(data=str(data), epochs=args.student_epochs, imgsz=args.imgsz, batch=args.batch,
                device=args.device, workers=args.workers, fraction=args.fraction, seed=0,
                project=str(work), name='student', exist_ok=True, plots=not args.smoke,
                amp=args.device != 'cpu')
-    weights = work / 'student' / 'weights'
-    return weights / 'best.pt' if (weights / 'best.pt').is_file() else weights / 'last.pt'
+    return best_weights(work / 'student')
 
 
 def compare_with_anchor(report: dict) -> dict:
@@ -103,9 +103,7 @@ def compare_with_anchor(report: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the experiment and write the markdown + JSON summary into ``--out``."""
     from training.datasets import stage_dataset
-    from training.prune.channel_pruning import PruneSettings
-    from training.prune.pipeline import PruneJob, run_job
-    from training.prune.sparsity import SparsitySchedule
+    from training.stages import prune
 
     args = parse_args(argv)
     out = args.out.resolve()
@@ -118,15 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         student = train_standin_student(args, data, out / 'student_run')
         notes.append(f'no KD student given: stand-in YOLOv8-{args.student_scale} trained from '
                      f'scratch for {args.student_epochs} epochs')
-    job = PruneJob(model=student, out=out / 'run', data=args.data, teacher=args.teacher,
-                   imgsz=args.imgsz, batch=args.batch, device=args.device,
-                   workers=args.workers, fraction=args.fraction,
-                   sparsity_epochs=args.sparsity_epochs,
-                   schedule=SparsitySchedule(lam=args.lam, mode=args.lam_schedule),
-                   prune=PruneSettings(ratio=args.ratio, imgsz=args.imgsz),
-                   finetune_epochs=args.finetune_epochs, latency_runs=args.latency_runs,
-                   train_extra={'plots': not args.smoke, 'amp': args.device != 'cpu'})
-    result = run_job(job)
+    settings = prune.PruneSettings(
+        imgsz=args.imgsz, batch=args.batch, device=args.device,
+        sparsity_epochs=args.sparsity_epochs, lam=args.lam, schedule=args.schedule,
+        ratio=args.ratio, finetune_epochs=args.finetune_epochs,
+        train={'workers': args.workers, 'fraction': args.fraction, 'plots': not args.smoke,
+               'amp': args.device != 'cpu'})
+    result = prune.run(settings, out / 'run', student, data=args.data, teacher=args.teacher,
+                       validate=True, latency_runs=args.latency_runs)
     report = json.loads(Path(result['report_json']).read_text())
     summary = {'smoke': args.smoke, 'settings': {k: getattr(args, k) for k in FULL},
                'student': str(student), 'result': result,

@@ -41,7 +41,7 @@ class ChannelFade:
     """The planned channels of each BatchNorm (by module name) and their starting |gamma|."""
 
     targets: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
-    end: float = 0.75  # share of training after which the planned channels are 0
+    end: float = PruneSettings.fade_end  # share of training after which the channels are 0
     plan: Any = None
 
     def __post_init__(self) -> None:
@@ -49,8 +49,8 @@ class ChannelFade:
             raise ValueError(f'fade end must be in (0, 1] (share of training), got {self.end}')
 
     @classmethod
-    def planned(cls, model: nn.Module, settings: PruneSettings, end: float = 0.75
-                ) -> 'ChannelFade':
+    def planned(cls, model: nn.Module, settings: PruneSettings,
+                end: float = PruneSettings.fade_end) -> 'ChannelFade':
         """Plan the cut on ``model`` (prepared for pruning) and fade exactly those channels."""
         plan = plan_pruning(model, settings, build_graph(model, settings.imgsz))
         modules = dict(model.named_modules())

@@ -17,14 +17,16 @@ Structured channel pruning of a YOLOv8 DetectionModel by BatchNorm scale (networ
 
 Torch-Pruning's ``DependencyGraph`` finds the coupled channels (C2f concat, residual adds,
 SPPF, the Detect head's inputs); ``BNScaleImportance`` scores each channel group by the mean
-|gamma| of its BatchNorms. The channels to remove are chosen here, not by Torch-Pruning's
-global pruner, because that pruner has no per-layer minimum and rounds every layer down:
-all channels are ranked globally by importance and one cut in that ranking is searched so the
-pruned share of channels is as close as possible to the requested ratio *after* each layer
-keeps at least ``min_channels`` and a multiple of ``round_to`` channels (moving the cut by one
-channel changes the pruned count by at most ``round_to``, so the ratio is reached within
-``round_to / prunable channels`` unless the minimums make it unreachable). The plan is
-explicit (which channels of which BatchNorm go), so it can be checked.
+|gamma| of its BatchNorms (``importance: bn_scale``), or Torch-Pruning's group magnitude or
+LAMP does (``magnitude``, ``lamp``: criteria that need no sparsity training). The channels to
+remove are chosen here, not by Torch-Pruning's global pruner, because that pruner has no
+per-layer minimum and rounds every layer down: all channels are ranked globally by importance
+and one cut in that ranking is searched so the pruned share of channels is as close as possible
+to the requested ratio *after* each layer keeps at least ``min_channels`` and a multiple of
+``round_to`` channels (moving the cut by one channel changes the pruned count by at most
+``round_to``, so the ratio is reached within ``round_to / prunable channels`` unless the
+minimums make it unreachable). The plan is explicit (which channels of which BatchNorm go), so
+it can be checked.
 
 A channel whose gamma is ~0 still outputs a constant, ``act(beta)`` (summed over an Add, kept
 by concat, max-pool and upsample). Removing it would drop that constant from every consumer, so
@@ -47,46 +49,7 @@ import torch
 from torch import nn
 
 from .c2f_split_free import replace_c2f
-from .names import ALLOCATIONS
-
-
-@dataclass
-class PruneSettings:
-    """
-    How much to prune.
-
-    Exactly one of ``ratio`` (share of prunable channels) or ``threshold`` (|gamma| below
-    which a channel goes) is used; ``ratio`` wins if both are set.
-
-    ``allocation`` says where the cut falls: ``global`` ranks all channels by |gamma| together
-    (network slimming; right after sparsity training), ``uniform`` cuts the same share of every
-    layer, its weakest channels by |gamma| (for a model whose gammas were not sparsity-trained:
-    a COCO YOLOv8n cut 5% globally keeps mAP50 0.02 of 0.19, 5% uniformly 0.11).
-    """
-
-    ratio: float | None = 0.5
-    threshold: float | None = None
-    min_channels: int = 8
-    round_to: int = 8
-    imgsz: int = 320
-    allocation: str = 'global'
-
-    def check(self) -> None:
-        if self.ratio is None and self.threshold is None:
-            raise ValueError('PruneSettings: give a ratio (0 <= r < 1) or a gamma threshold')
-        if self.ratio is not None and not 0.0 <= self.ratio < 1.0:
-            raise ValueError(f'pruning ratio must be in [0, 1), got {self.ratio}')
-        if self.threshold is not None and self.threshold < 0:
-            raise ValueError(f'gamma threshold must be >= 0, got {self.threshold}')
-        if self.round_to < 1 or self.min_channels < 1:
-            raise ValueError(f'round_to ({self.round_to}) and min_channels ({self.min_channels}) '
-                             'must be >= 1')
-        if self.allocation not in ALLOCATIONS:
-            raise ValueError(f'allocation {self.allocation!r} unknown; use one of {ALLOCATIONS}')
-        if self.allocation == 'uniform' and self.ratio is None:
-            raise ValueError('uniform allocation cuts a share of each layer: give a ratio')
-        if self.imgsz % 32:
-            raise ValueError(f'imgsz must be a multiple of 32 (YOLOv8 stride), got {self.imgsz}')
+from ..stages.prune import PruneSettings  # how much to prune, where: the stage's settings
 
 
 @dataclass
@@ -202,12 +165,30 @@ def _idx(i: Any) -> int:
     return int(getattr(i, 'idx', i))
 
 
-def _prunable_groups(graph: Any, model: nn.Module
+def _importance(tp: Any, criterion: str) -> Any:
+    """
+    Torch-Pruning's importance for ``criterion`` (``PruneSettings.importance``).
+
+    |gamma| stays raw (network slimming ranks sparsity-trained gammas across layers as they
+    are); group magnitude is normalized per group (its default) and LAMP by its own rule, so
+    that a global ranking compares layers fairly.
+    """
+    if criterion == 'bn_scale':
+        return tp.importance.BNScaleImportance(group_reduction='mean', normalizer=None)
+    if criterion == 'magnitude':
+        return tp.importance.GroupMagnitudeImportance(p=2, group_reduction='mean',
+                                                      normalizer='mean')
+    if criterion == 'lamp':
+        return tp.importance.LAMPImportance(p=2, group_reduction='mean', normalizer='lamp')
+    raise ValueError(f'unknown channel importance {criterion!r}')
+
+
+def _prunable_groups(graph: Any, model: nn.Module, criterion: str = 'bn_scale'
                      ) -> list[tuple[nn.Module, Callable, torch.Tensor]]:
     """(root module, pruning fn, per-channel importance) of every group with BatchNorms."""
     import torch_pruning as tp
 
-    importance = tp.importance.BNScaleImportance(group_reduction='mean', normalizer=None)
+    importance = _importance(tp, criterion)
     out = []
     for group in graph.get_all_groups(ignored_layers=head_output_layers(model),
                                       root_module_types=[nn.Conv2d]):
@@ -228,10 +209,14 @@ def _kept(n: int, below: int, settings: PruneSettings) -> int:
 
 
 def plan_pruning(model: nn.Module, settings: PruneSettings, graph: Any = None) -> PrunePlan:
-    """Decide which channels go (nothing is changed). ``model`` must be prepared."""
-    settings.check()
+    """
+    Decide which channels go (nothing is changed). ``model`` must be prepared.
+
+    ``settings.threshold``, when set, cuts every channel whose |gamma| is below it; else the
+    cut removes ``settings.ratio`` of the prunable channels.
+    """
     graph = graph or build_graph(model, settings.imgsz)
-    groups = _prunable_groups(graph, model)
+    groups = _prunable_groups(graph, model, settings.importance)
     if not groups:
         raise ValueError('no prunable BatchNorm channel groups found in the model')
     if settings.allocation == 'uniform':  # rank within each layer: every layer cut alike
@@ -253,7 +238,7 @@ def plan_pruning(model: nn.Module, settings: PruneSettings, graph: Any = None) -
     def kept_at(k: int) -> list[int]:
         return [_kept(len(r), int(torch.searchsorted(r, k)), settings) for r in sorted_ranks]
 
-    if settings.ratio is not None:
+    if settings.threshold is None:
         target = settings.ratio * total
         lo, hi = 0, total  # smallest k whose pruned count reaches the target
         while lo < hi:

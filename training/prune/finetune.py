@@ -16,8 +16,8 @@
 Fine-tune a pruned student, distilling from the unpruned model (CWD by default).
 
 Uses the distillation trainer (``training.distill.trainer.DistillTrainer``) through one small
-call; when that module is not installed the stage falls back to a plain fine-tune with
-:class:`PrunedDetectionTrainer` and says so in its result (``method='plain'``).
+call. Without a teacher the fine-tune is plain (:class:`PrunedDetectionTrainer`); a teacher
+given to an install without the distill package is an error that says what to install.
 """
 from __future__ import annotations
 
@@ -25,15 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ultralytics.utils import LOGGER
-
 from .checkpoint import load_model
 from .trainers import PrunedDetectionTrainer
+from ..stages.common import best_weights
 
-# Channel-wise distillation only: the pruned student keeps the teacher's layer layout, so the
-# neck features pair up one to one; response terms can be switched on through ``kd``.
-DEFAULT_KD: dict[str, Any] = {'cwd': {'enabled': True}, 'score': {'enabled': False},
-                              'box': {'enabled': False}, 'feature': {'enabled': False}}
+TRAIN_EXTRA = 'pip install -e ./training'
 
 
 @dataclass
@@ -43,33 +39,25 @@ class FinetuneResult:
     note: str = ''
 
 
-def _load_distill_trainer():
+def _distill_trainer():
     try:
         from training.distill.trainer import DistillTrainer
-    except ImportError:
-        return None
+    except ImportError as exc:
+        raise ModuleNotFoundError(f'the KD fine-tune needs training.distill ({exc}); install '
+                                  f'the training package whole: {TRAIN_EXTRA}',
+                                  name='training.distill') from exc
     return DistillTrainer
 
 
-def _weights(trainer) -> Path:
-    best, last = Path(trainer.best), Path(trainer.last)
-    return best if best.is_file() else last
-
-
-def finetune_pruned(student: Path, data: Path, teacher: Path | None,
-                    kd: dict[str, Any] | None = None, **train_args: Any) -> FinetuneResult:
+def finetune_pruned(student: Path, data: Path, teacher: Path | None, kd: dict[str, Any],
+                    **train_args: Any) -> FinetuneResult:
     """Train the pruned checkpoint ``student`` further; returns the resulting checkpoint."""
     overrides = {'model': str(student), 'data': str(data), **train_args}
-    distill_trainer = _load_distill_trainer() if teacher is not None else None
-    if distill_trainer is not None:
-        module = load_model(student)
-        trainer = distill_trainer(overrides=overrides, teacher=str(teacher), student=module,
-                                  kd=kd if kd is not None else DEFAULT_KD)
+    if teacher is None:
+        trainer = PrunedDetectionTrainer(overrides=overrides)
         trainer.train()
-        return FinetuneResult(_weights(trainer), 'kd', f'distilled from {teacher}')
-    note = ('TODO: KD fine-tune unavailable (training.distill not installed); plain fine-tune '
-            'without a teacher' if teacher is not None else 'plain fine-tune (no teacher given)')
-    LOGGER.warning(f'prune fine-tune: {note}')
-    trainer = PrunedDetectionTrainer(overrides=overrides)
+        return FinetuneResult(best_weights(trainer), 'plain', 'plain fine-tune (no teacher)')
+    trainer = _distill_trainer()(overrides=overrides, teacher=str(teacher),
+                                 student=load_model(student), kd=kd)
     trainer.train()
-    return FinetuneResult(_weights(trainer), 'plain', note)
+    return FinetuneResult(best_weights(trainer), 'kd', f'distilled from {teacher}')

@@ -17,3 +17,6 @@
 STAGES = ('sparsity', 'prune', 'finetune')
 SCHEDULES = ('constant', 'linear', 'fade')
 ALLOCATIONS = ('global', 'uniform')
+# Channel importance: |gamma| (network slimming, after sparsity training), or torch_pruning's
+# criteria that need no sparsity training: group L2 magnitude, LAMP.
+IMPORTANCES = ('bn_scale', 'magnitude', 'lamp')

@@ -25,7 +25,7 @@ Everything goes into one run directory::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import shutil
 from typing import Any
@@ -35,67 +35,55 @@ from ultralytics.utils import LOGGER
 from .channel_pruning import prune_model, PruneSettings
 from .checkpoint import load_model, save_pruned
 from .finetune import finetune_pruned
-from .names import STAGES
 from .report import export_onnx, measure_cost, ModelSummary, ort_latency, write_report
-from .sparsity import SparsitySchedule, train_sparse
+from .sparsity import train_sparse
 from ..datasets import stage_dataset
 
 
+def check_inputs(settings: PruneSettings, model: Path, data: Path | None,
+                 validate: bool) -> None:
+    """Name a missing input before anything runs."""
+    if not Path(model).is_file():
+        raise FileNotFoundError(f'input model {model} not found (give the KD student .pt)')
+    needs_data = {'sparsity', 'finetune'} & set(settings.steps) or validate
+    if needs_data and (data is None or not Path(data).is_file()):
+        raise FileNotFoundError(f'dataset yaml {data} not found; training and validation need '
+                                '--data DATA.yaml')
+
+
+def _train_args(settings: PruneSettings, epochs: int, project: Path) -> dict[str, Any]:
+    args = {'epochs': epochs, 'imgsz': settings.imgsz, 'batch': settings.batch,
+            'seed': settings.seed, 'project': str(project), 'name': 'train', 'exist_ok': True,
+            **settings.train}
+    if settings.device is not None:
+        args['device'] = settings.device
+    return args
+
+
 @dataclass
-class PruneJob:
-    """Settings of one prune run (the CLI and the experiment scripts fill this)."""
+class Report:
+    """What the stage's own report measures besides size (the pipeline has its own)."""
 
-    model: Path
     out: Path
-    data: Path | None = None
-    teacher: Path | None = None  # KD teacher for the fine-tune; default: the input model
-    stages: tuple[str, ...] = STAGES
-    imgsz: int = 640
-    batch: int = 16
-    device: str = 'cpu'
-    workers: int = 8
-    fraction: float = 1.0
-    seed: int = 0
-    sparsity_epochs: int = 50
-    schedule: SparsitySchedule = field(default_factory=SparsitySchedule)
-    prune: PruneSettings = field(default_factory=PruneSettings)
-    finetune_epochs: int = 50
-    kd: dict[str, Any] | None = None
-    validate: bool = True
-    latency_runs: int = 30
-    latency_threads: int = 1
-    train_extra: dict[str, Any] = field(default_factory=dict)
-
-    def check(self) -> None:
-        bad = [s for s in self.stages if s not in STAGES]
-        if bad:
-            raise ValueError(f'unknown prune stage(s) {bad}; expected some of {STAGES}')
-        if not Path(self.model).is_file():
-            raise FileNotFoundError(f'input model {self.model} not found '
-                                    '(give the KD student .pt)')
-        needs_data = {'sparsity', 'finetune'} & set(self.stages) or self.validate
-        if needs_data and (self.data is None or not Path(self.data).is_file()):
-            raise FileNotFoundError(f'dataset yaml {self.data} not found; training and '
-                                    'validation need --data DATA.yaml')
+    imgsz: int
+    batch: int
+    device: str | None
+    validate: bool
+    latency_runs: int
+    latency_threads: int
 
 
-def _train_args(job: PruneJob, epochs: int, project: Path) -> dict[str, Any]:
-    return {'epochs': epochs, 'imgsz': job.imgsz, 'batch': job.batch, 'device': job.device,
-            'workers': job.workers, 'fraction': job.fraction, 'seed': job.seed,
-            'project': str(project), 'name': 'train', 'exist_ok': True, **job.train_extra}
-
-
-def _validate(weights: Path, data: Path, job: PruneJob) -> dict[str, float]:
+def _validate(weights: Path, data: Path, job: Report) -> dict[str, float]:
     from ultralytics import YOLO
 
-    m = YOLO(str(weights)).val(data=str(data), imgsz=job.imgsz, batch=job.batch,
-                               device=job.device, workers=job.workers, plots=False,
+    device = {} if job.device is None else {'device': job.device}
+    m = YOLO(str(weights)).val(data=str(data), imgsz=job.imgsz, batch=job.batch, plots=False,
                                verbose=False, project=str(job.out / 'val'), name='val',
-                               exist_ok=True)
+                               exist_ok=True, **device)
     return {'mAP50': float(m.box.map50), 'mAP50-95': float(m.box.map)}
 
 
-def _summary(name: str, weights: Path, data: Path | None, job: PruneJob) -> ModelSummary:
+def _summary(name: str, weights: Path, data: Path | None, job: Report) -> ModelSummary:
     model = load_model(weights)
     summary = ModelSummary(name=name, path=str(weights), cost=measure_cost(model, job.imgsz))
     if job.latency_runs > 0:
@@ -106,47 +94,50 @@ def _summary(name: str, weights: Path, data: Path | None, job: PruneJob) -> Mode
     return summary
 
 
-def run_job(job: PruneJob) -> dict[str, Any]:
-    """Run the requested stages; returns paths and the report's location."""
-    job.check()
-    out = Path(job.out)
+def run_steps(settings: PruneSettings, out: Path, model: Path, data: Path | None = None,
+              teacher: Path | None = None, validate: bool = False, latency_runs: int = 0,
+              latency_threads: int = 1) -> dict[str, Any]:
+    """Run the steps of ``settings``; returns paths and the report's location."""
+    check_inputs(settings, model, data, validate)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = stage_dataset(Path(job.data), out / 'data') if job.data else None
-    result: dict[str, Any] = {'input': str(job.model)}
+    job = Report(out, settings.imgsz, settings.batch, settings.device, validate, latency_runs,
+                 latency_threads)
+    data = stage_dataset(Path(data), out / 'data') if data else None
+    result: dict[str, Any] = {'input': str(model)}
     notes: list[str] = []
-    current = Path(job.model)
-    prune_settings = PruneSettings(**{**vars(job.prune), 'imgsz': job.imgsz})
+    current = Path(model)
+    lam = f'lambda {settings.lam:g} ({settings.schedule})'
 
-    if 'sparsity' in job.stages:
-        LOGGER.info(f'prune: sparsity training, lambda {job.schedule.lam} ({job.schedule.mode})')
-        last = train_sparse(current, data, job.schedule, prune=prune_settings,
-                            **_train_args(job, job.sparsity_epochs, out / 'sparsity'))
+    if 'sparsity' in settings.steps:
+        LOGGER.info(f'prune: sparsity training, {lam}')
+        last = train_sparse(current, data, settings,
+                            **_train_args(settings, settings.sparsity_epochs, out / 'sparsity'))
         current = out / 'sparse.pt'
         shutil.copy2(last, current)
         result['sparse'] = str(current)
-        notes.append(f'sparsity training: {job.sparsity_epochs} epochs, lambda '
-                     f'{job.schedule.lam:g} ({job.schedule.mode}); gamma histograms in '
-                     f'{out / "sparsity" / "train" / "sparsity"}')
+        notes.append(f'sparsity training: {settings.sparsity_epochs} epochs, {lam}; gamma '
+                     f'histograms in {out / "sparsity" / "train" / "sparsity"}')
 
     plan = None
-    if 'prune' in job.stages:
-        model = load_model(current)
-        plan = prune_model(model, prune_settings)
-        current = save_pruned(model, out / 'pruned.pt', pruning=plan.to_dict())
+    if 'prune' in settings.steps:
+        module = load_model(current)
+        plan = prune_model(module, settings)
+        current = save_pruned(module, out / 'pruned.pt', pruning=plan.to_dict())
         result['pruned'] = str(current)
         LOGGER.info(f'prune: {plan.achieved_ratio:.3f} of channels removed '
                     f'({plan.channels_before} -> {plan.channels_after})')
 
-    if 'finetune' in job.stages:
-        teacher = Path(job.teacher) if job.teacher else Path(job.model)
-        ft = finetune_pruned(current, data, teacher, job.kd,
-                             **_train_args(job, job.finetune_epochs, out / 'finetune'))
+    if 'finetune' in settings.steps:
+        ft = finetune_pruned(current, data, Path(teacher) if teacher else Path(model),
+                             settings.kd,
+                             **_train_args(settings, settings.finetune_epochs, out / 'finetune'))
         current = out / 'pruned_finetuned.pt'
         shutil.copy2(ft.weights, current)
         result.update(finetuned=str(current), finetune_method=ft.method)
-        notes.append(f'fine-tune ({ft.method}): {job.finetune_epochs} epochs; {ft.note}')
+        notes.append(f'fine-tune ({ft.method}): {settings.finetune_epochs} epochs; {ft.note}')
 
-    models = [_summary('input (unpruned)', Path(job.model), data, job)]
+    models = [_summary('input (unpruned)', Path(model), data, job)]
     if 'sparse' in result:
         models.append(_summary('sparsity-trained', Path(result['sparse']), data, job))
     if 'pruned' in result:

@@ -145,8 +145,8 @@ def render_markdown(models: list[ModelSummary], plan: dict[str, Any] | None,
     if plan:
         s = plan['settings']
         lines += ['', '## Channel pruning', '',
-                  '- requested: ' + (f'ratio {s["ratio"]}' if s.get('ratio') is not None
-                                     else f'|gamma| threshold {s["threshold"]}'),
+                  '- requested: ' + (f'|gamma| threshold {s["threshold"]}'
+                                     if s.get('threshold') is not None else f'ratio {s["ratio"]}'),
                   f'- achieved: {plan["achieved_ratio"]:.4f} of prunable channels '
                   f'({plan["channels_before"]} -> {plan["channels_after"]}), global '
                   f'|gamma| threshold {plan["threshold"]:.4g}',

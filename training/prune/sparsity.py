@@ -32,13 +32,12 @@ The paper used lambda 1e-4 (CIFAR) and 1e-5 (ImageNet). Channels whose gamma rea
 a constant and are pruned (the constant folded into the next layer). The Detect head's output
 convs are never touched (they have no BatchNorm and define the output format).
 
-Schedule ``fade`` replaces the L1 ranking by a cut planned at the start (``PruneSettings``),
+Schedule ``fade`` replaces the L1 ranking by a cut planned at the start (the stage settings),
 whose channels then fade out while the model trains (:mod:`.channel_fade`): what a short run
 can afford, where L1 moves the gammas of a pretrained model too little to rank them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import json
 from pathlib import Path
 from typing import Iterable
@@ -51,34 +50,21 @@ from ultralytics.utils import LOGGER
 from .channel_fade import attach, ChannelFade
 from .channel_pruning import head_output_layers, prepare_for_pruning, PruneSettings
 from .gamma_stats import collect_gammas, gamma_stats, plot_gamma_histogram
-from .names import SCHEDULES
 from .trainers import checkpoint_module
 
 
-@dataclass
-class SparsitySchedule:
+NEAR_ZERO = 1e-2  # |gamma| below this counts as "near zero" in the logs
+
+
+def lam_at(settings: PruneSettings, epoch: int, epochs: int) -> float:
     """
-    L1 strength over training: ``constant``, ``linear`` (0 -> lam, sparsity grows) or ``fade``.
+    Lambda during 0-based ``epoch`` of ``epochs``.
 
-    ``fade``: the planned channels fade to 0 by ``fade_end`` of training (lam still adds L1).
+    ``constant`` and ``fade``: ``lam`` throughout; ``linear``: 0 -> lam, sparsity grows.
     """
-
-    lam: float = 5e-4
-    mode: str = 'constant'
-    near_zero: float = 1e-2  # |gamma| below this counts as "near zero" in the logs
-    fade_end: float = 0.75
-
-    def __post_init__(self) -> None:
-        if self.mode not in SCHEDULES:
-            raise ValueError(f'sparsity schedule {self.mode!r} unknown; use one of {SCHEDULES}')
-        if self.lam < 0:
-            raise ValueError(f'sparsity lambda must be >= 0, got {self.lam}')
-
-    def lam_at(self, epoch: int, epochs: int) -> float:
-        """Lambda during 0-based ``epoch`` of ``epochs``."""
-        if self.mode in ('constant', 'fade'):
-            return self.lam
-        return self.lam * (epoch + 1) / max(epochs, 1)
+    if settings.schedule in ('constant', 'fade'):
+        return settings.lam
+    return settings.lam * (epoch + 1) / max(epochs, 1)
 
 
 def sparsity_targets(model: nn.Module) -> list[nn.BatchNorm2d]:
@@ -106,15 +92,11 @@ class SparsityTrainer(DetectionTrainer):
     share, percentiles, lambda) after every epoch.
     """
 
-    def __init__(self, *args, schedule: SparsitySchedule | None = None,
-                 prune: PruneSettings | None = None, **kwargs):
-        if schedule is not None and schedule.mode == 'fade' and prune is None:
-            raise ValueError('sparsity schedule "fade" needs the planned cut: pass '
-                             'prune=PruneSettings(ratio=...)')
+    def __init__(self, *args, settings: PruneSettings | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.schedule = schedule or SparsitySchedule()
+        self.sparsity = settings or PruneSettings()
         chosen = str(self.args.optimizer)
-        if self.schedule.lam > 0:  # a fade without L1 trains with any optimizer
+        if self.sparsity.lam > 0:  # a fade without L1 trains with any optimizer
             if chosen not in ('auto', 'SGD'):
                 raise ValueError(f'sparsity training runs with SGD (the L1 step lam*sign(gamma) '
                                  f'only means lam under SGD; Adam-type optimizers rescale it); '
@@ -122,7 +104,6 @@ class SparsityTrainer(DetectionTrainer):
             self.args.optimizer = 'SGD'
         self._targets: list[nn.BatchNorm2d] | None = None
         self._targets_of: int | None = None
-        self.prune_settings = prune
         self.fade: ChannelFade | None = None
         self.add_callback('on_train_epoch_end', _log_gammas)
 
@@ -134,13 +115,13 @@ class SparsityTrainer(DetectionTrainer):
             model = checkpoint_module(weights).float()
             for p in model.parameters():
                 p.requires_grad_(True)
-        if self.schedule.mode == 'fade':
+        if self.sparsity.schedule == 'fade':
             prepare_for_pruning(model)
-            self.fade = attach(self, ChannelFade.planned(model, self.prune_settings,
-                                                         self.schedule.fade_end))
+            self.fade = attach(self, ChannelFade.planned(model, self.sparsity,
+                                                         self.sparsity.fade_end))
             LOGGER.info(f'sparsity: {self.fade.channels} channels of {len(self.fade.targets)} '
                         f'BatchNorms ({self.fade.plan.achieved_ratio:.1%} of the prunable '
-                        f'channels) fade to 0 by {self.schedule.fade_end:.0%} of training')
+                        f'channels) fade to 0 by {self.sparsity.fade_end:.0%} of training')
         return model
 
     def sparsity_bns(self) -> list[nn.BatchNorm2d]:
@@ -152,7 +133,7 @@ class SparsityTrainer(DetectionTrainer):
         return self._targets
 
     def current_lambda(self) -> float:
-        return self.schedule.lam_at(self.epoch, self.epochs)
+        return lam_at(self.sparsity, self.epoch, self.epochs)
 
     def loss_scale(self) -> int:
         """How many images' (per-image) losses the gradient of one step sums."""
@@ -174,11 +155,11 @@ class SparsityTrainer(DetectionTrainer):
 def _log_gammas(trainer: SparsityTrainer) -> None:
     """Write this epoch's gamma histogram PNG and a JSON line of gamma statistics."""
     gammas = collect_gammas(trainer.sparsity_bns())
-    stats = gamma_stats(gammas, trainer.schedule.near_zero)
+    stats = gamma_stats(gammas, NEAR_ZERO)
     out = Path(trainer.save_dir) / 'sparsity'
     epoch = trainer.epoch + 1
     plot_gamma_histogram(gammas, out / f'gamma_epoch{epoch:03d}.png', f'epoch {epoch}',
-                         trainer.schedule.near_zero)
+                         NEAR_ZERO)
     record = {'epoch': epoch, 'lambda': trainer.current_lambda(), **stats.to_dict()}
     with open(out / 'gamma_stats.jsonl', 'a') as f:
         f.write(json.dumps(record) + '\n')
@@ -187,14 +168,14 @@ def _log_gammas(trainer: SparsityTrainer) -> None:
                 f'(median |gamma| {stats.median:.3f})')
 
 
-def train_sparse(model: str | Path, data: Path, schedule: SparsitySchedule,
-                 prune: PruneSettings | None = None, **train_args) -> Path:
+def train_sparse(model: str | Path, data: Path, settings: PruneSettings,
+                 **train_args) -> Path:
     """
     Sparsity-train ``model`` (.pt / .yaml) on ``data``; returns the last checkpoint.
 
-    ``prune`` is the cut a ``fade`` schedule plans and fades out.
+    ``settings``: lam, schedule and, for ``fade``, the cut it plans and fades out.
     """
     overrides = {'model': str(model), 'data': str(data), **train_args}
-    trainer = SparsityTrainer(overrides=overrides, schedule=schedule, prune=prune)
+    trainer = SparsityTrainer(overrides=overrides, settings=settings)
     trainer.train()
     return Path(trainer.last)

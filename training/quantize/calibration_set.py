@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-from vru_detector.sources import IMAGE_SUFFIXES
+from vru_detector.labels import IMAGE_SUFFIXES, parse_yolo_lines
+from vru_detector.labels.truth import read_label_text
 
 from ..datasets import dataset_split_dir, label_path  # noqa: F401 (callers import them here)
 
@@ -40,7 +41,8 @@ def image_classes(image: Path) -> set[int]:
     path = label_path(image)
     if not path.is_file():
         return set()
-    return {int(line.split()[0]) for line in path.read_text().splitlines() if line.strip()}
+    text = read_label_text(path, 'a YOLO label file')
+    return set(parse_yolo_lines(text, (1, 1), None, str(path))[1])
 
 
 def select_calibration_images(image_dir: str | Path, count: int = 512,

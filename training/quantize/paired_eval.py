@@ -51,36 +51,30 @@ class PairedDrop:
 
 def image_truth(image: Path, names: Sequence[str], source_names: Sequence[str] | None = None):
     """Ground-truth boxes (pixels) and class ids of one YOLO-labelled image, model class ids."""
-    from vru_detector.replay.truth import map_class
-    from vru_detector.replay.yolo_labels import image_size, parse_yolo_lines
+    from vru_detector.labels import read_yolo_image
 
-    from .calibration_set import label_path
-
-    path = label_path(image)
-    text = path.read_text() if path.is_file() else ''
-    class_map = None
-    if source_names is not None:
-        class_map = {i: map_class(n, names, f'{path} names') for i, n in enumerate(source_names)}
-    boxes, classes = parse_yolo_lines(text, image_size(image), len(names), str(path), class_map)
-    return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(classes, np.int64)
+    truth = read_yolo_image(image, names, source_names)
+    return truth.xyxy, truth.class_ids
 
 
-def evaluate_images(model: str | Path, images: Sequence[Path], conf: float = 0.001) -> Evals:
+def evaluate_images(model: str | Path, images: Sequence[Path], conf: float = 0.001,
+                    backend: str | None = None) -> Evals:
     """
     Per-class, per-image matching of ``model``'s detections on ``images``.
 
     Label classes are mapped to the model's by name (the data.yaml beside the labels), so a
-    COCO model is scored on the classes it shares with the dataset.
+    COCO model is scored on the classes it shares with the dataset. ``backend`` picks the
+    runtime (default: the one the file implies); INT8 arithmetic differs between runtimes.
     """
     import cv2
     from tqdm import tqdm
     from vru_detector import Detector
     from vru_detector.replay.coco_eval import evaluate_image_class
-    from vru_detector.replay.yolo_labels import dataset_names
+    from vru_detector.labels import dataset_names
 
     from .calibration_set import label_path
 
-    det = Detector(str(model), conf=conf)
+    det = Detector(str(model), backend=backend, conf=conf)
     names = list(det.names)
     evals: Evals = [[] for _ in names]
     sources: dict[Path, list[str] | None] = {}

@@ -12,19 +12,27 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""
-Response (logit) distillation on the anchors the student's assigner marked as foreground.
-
-Two small losses, one per head branch of YOLOv8's decoupled Detect head.
-"""
+"""Class-score distillation on the foreground anchors (``distill.kd.score``)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
-from torch import nn
 import torch.nn.functional as F
 
+from .base import KDTerm, positive, register, TermContext, TermInputs, TermSettings
+from ...settings import option
 
-class ScoreDistillLoss(nn.Module):
+
+@dataclass
+class ScoreSettings(TermSettings):
+    temperature: float = positive(1.0, 'softening temperature T')
+    mode: str = option('bce', 'bce: per-class sigmoid (YOLOv8 scores); kl: softmax over classes',
+                       choices=('bce', 'kl'))
+
+
+@register
+class ScoreDistillLoss(KDTerm):
     r"""
     Class-score distillation on foreground anchors (Hinton et al., 2015, adapted to sigmoid heads).
 
@@ -43,14 +51,22 @@ class ScoreDistillLoss(nn.Module):
     Default ``T=1`` (Hinton's KD with sigmoid outputs keeps the score calibration of the head).
     """
 
-    def __init__(self, temperature: float = 1.0, mode: str = 'bce'):
+    name = 'score'
+    order = 0
+    Settings = ScoreSettings
+
+    def __init__(self, temperature: float = ScoreSettings.temperature,
+                 mode: str = ScoreSettings.mode):
         super().__init__()
-        if mode not in ('bce', 'kl'):
-            raise ValueError(f"score KD mode must be 'bce' or 'kl', got {mode!r}")
-        if temperature <= 0:
-            raise ValueError(f'score KD temperature must be > 0, got {temperature}')
-        self.temperature = float(temperature)
-        self.mode = mode
+        checked = ScoreSettings(temperature=temperature, mode=mode)
+        self.temperature, self.mode = checked.temperature, checked.mode
+
+    @classmethod
+    def build(cls, settings: ScoreSettings, context: TermContext) -> ScoreDistillLoss:
+        return cls(settings.temperature, settings.mode)
+
+    def compute(self, inputs: TermInputs) -> torch.Tensor:
+        return self(inputs.student_head['scores'], inputs.teacher_head['scores'], inputs.fg_mask)
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor,
                 fg_mask: torch.Tensor) -> torch.Tensor:
@@ -66,36 +82,4 @@ class ScoreDistillLoss(nn.Module):
         else:
             kl = F.kl_div(F.log_softmax(s, -1), F.log_softmax(te, -1), reduction='none',
                           log_target=True)
-        return kl.sum() * (t * t) / n
-
-
-class BoxDistributionDistillLoss(nn.Module):
-    r"""
-    Localization distillation of the DFL box distributions (Zheng et al., LD, CVPR 2022).
-
-    Each box side is a distribution over ``reg_max`` bins; with
-    :math:`q=\mathrm{softmax}(b/T)` over the bins,
-
-    .. math:: L = \frac{T^2}{4 N_{fg}} \sum_{a\in fg}\sum_{k=1}^{4}
-              \mathrm{KL}(q_t^{a,k}\,\|\,q_s^{a,k})
-
-    Default ``T=10`` (the LD paper's temperature for the main distillation region).
-    """
-
-    def __init__(self, temperature: float = 10.0, reg_max: int = 16):
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'box KD temperature must be > 0, got {temperature}')
-        self.temperature = float(temperature)
-        self.reg_max = int(reg_max)
-
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor,
-                fg_mask: torch.Tensor) -> torch.Tensor:
-        """``student``/``teacher``: DFL logits [B, 4*reg_max, A]; ``fg_mask``: bool [B, A]."""
-        t = self.temperature
-        s = student.float().permute(0, 2, 1)[fg_mask].reshape(-1, self.reg_max) / t
-        te = teacher.float().permute(0, 2, 1)[fg_mask].reshape(-1, self.reg_max) / t
-        n = max(int(s.shape[0]), 1)  # anchors x 4 sides
-        kl = F.kl_div(F.log_softmax(s, -1), F.log_softmax(te, -1), reduction='none',
-                      log_target=True)
         return kl.sum() * (t * t) / n

@@ -12,19 +12,26 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Channel-wise distillation (CWD) of the neck outputs."""
+"""Channel-wise distillation (CWD) of the neck outputs (``distill.kd.cwd``)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from torch import nn
 import torch.nn.functional as F
 
-from .adapters import make_adapters
+from .base import KDTerm, positive, register, TermContext, TermInputs, TermSettings
+from ..adapters import make_adapters
 
 
-class ChannelWiseDivergence(nn.Module):
+@dataclass
+class CWDSettings(TermSettings):
+    temperature: float = positive(1.0, 'softening temperature T of the spatial softmax')
+
+
+@register
+class ChannelWiseDivergence(KDTerm):
     r"""
     Channel-wise KD for dense prediction (Shu et al., ICCV 2021), as in mmrazor's ``cwd.py``.
 
@@ -39,13 +46,22 @@ class ChannelWiseDivergence(nn.Module):
     Student channels are mapped to the teacher's by a 1x1 adapter when they differ.
     """
 
+    name = 'cwd'
+    order = 2
+    Settings = CWDSettings
+
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int],
-                 temperature: float = 1.0):
+                 temperature: float = CWDSettings.temperature):
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'CWD temperature must be > 0, got {temperature}')
-        self.temperature = float(temperature)
+        self.temperature = CWDSettings(temperature=temperature).temperature
         self.adapters = make_adapters(student_channels, teacher_channels)
+
+    @classmethod
+    def build(cls, settings: CWDSettings, context: TermContext) -> ChannelWiseDivergence:
+        return cls(*context.neck_channels, settings.temperature)
+
+    def compute(self, inputs: TermInputs) -> torch.Tensor:
+        return self(inputs.student_neck, inputs.teacher_neck)
 
     def level_loss(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         n, c, h, w = teacher.shape

@@ -12,15 +12,37 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Multi-layer feature alignment with a per-layer weight that follows the current gap."""
+"""Multi-layer feature alignment with adaptive layer weights (``distill.kd.feature``)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from torch import nn
 
-from .adapters import make_adapters
+from .base import KDTerm, positive, register, TermContext, TermInputs, TermSettings
+from ..adapters import make_adapters
+from ...settings import option, RecipeError
+
+# YOLOv8 layer indices: backbone P3 (4), P4 (6), SPPF/P5 (9); neck P3 (15), P4 (18), P5 (21).
+DEFAULT_ALIGN_LAYERS = [4, 6, 9, 15, 18, 21]
+
+
+@dataclass
+class FeatureSettings(TermSettings):
+    tau: float = positive(1.0, 'how sharply the layer weights follow the gap (large: uniform)')
+    layers: list[int] = option(DEFAULT_ALIGN_LAYERS, 'student layer indices to align', low=0)
+    teacher_layers: list[int] | None = option(None, "the teacher's layers paired with them "
+                                              '(none: the same indices)', low=0)
+
+    def check(self) -> None:
+        if not self.layers:
+            raise RecipeError(f'{self.where("layers")}: expected a non-empty list of layer '
+                              'indices')
+        tl = self.teacher_layers
+        if tl is not None and len(tl) != len(self.layers):
+            raise RecipeError(f'{self.where("teacher_layers")}: {len(tl)} layers for '
+                              f'{len(self.layers)} student layers; they must pair up')
 
 
 def _standardise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -32,7 +54,8 @@ def _standardise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return centred / (std + eps)
 
 
-class AdaptiveFeatureAlignLoss(nn.Module):
+@register
+class AdaptiveFeatureAlignLoss(KDTerm):
     r"""
     Feature imitation over several backbone and neck layers with adaptive layer weights.
 
@@ -51,14 +74,27 @@ class AdaptiveFeatureAlignLoss(nn.Module):
     (``tau -> inf``: uniform weights). The last weights are kept in ``last_weights`` for logging.
     """
 
+    name = 'feature'
+    order = 3
+    Settings = FeatureSettings
+
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int],
-                 tau: float = 1.0):
+                 tau: float = FeatureSettings.tau):
         super().__init__()
-        if tau <= 0:
-            raise ValueError(f'feature-align tau must be > 0, got {tau}')
-        self.tau = float(tau)
+        self.tau = FeatureSettings(tau=tau).tau
         self.adapters = make_adapters(student_channels, teacher_channels)
         self.register_buffer('last_weights', torch.ones(len(self.adapters)), persistent=False)
+
+    @classmethod
+    def layers(cls, settings: FeatureSettings) -> tuple[list[int], list[int]]:
+        return list(settings.layers), list(settings.teacher_layers or settings.layers)
+
+    @classmethod
+    def build(cls, settings: FeatureSettings, context: TermContext) -> AdaptiveFeatureAlignLoss:
+        return cls(*context.layer_channels, settings.tau)
+
+    def compute(self, inputs: TermInputs) -> torch.Tensor:
+        return self(inputs.student_layers, inputs.teacher_layers)
 
     def forward(self, student: Sequence[torch.Tensor],
                 teacher: Sequence[torch.Tensor]) -> torch.Tensor:

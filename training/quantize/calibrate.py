@@ -13,20 +13,18 @@
 # limitations under the License.
 
 """
-`vru-train calibrate`: FP32 ONNX -> INT8 Q/DQ ONNX (+ sensitivity report, + TensorRT engine).
+FP32 ONNX -> INT8 Q/DQ ONNX (+ sensitivity report): the library of ``vru-train calibrate``.
 
 One calibration pass over training images (stratified so VRU classes are present, preprocessed
 exactly as at runtime), ranges cached; optional per-layer sensitivity ranking and
-``--keep-float N`` to leave the N most sensitive convs in float, or ``--max-drop X`` to keep as
+``keep_float`` N to leave the N most sensitive convs in float, or ``max_drop`` X to keep as
 many as it takes for the mAP50 drop on validation images to be at most X points.
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass, field
 import json
 from pathlib import Path
-import sys
 from typing import Sequence
 
 from vru_detector.backends.engine_cache import file_sha256
@@ -34,10 +32,9 @@ from vru_detector.backends.engine_cache import file_sha256
 from .calibration_set import (calibration_id, CalibrationBatches, class_coverage,
                               dataset_split_dir, load_batch, select_calibration_images)
 from .drop_budget import BudgetResult
-from .qdq import (ENTROPY_BINS, METHODS, PLACEMENTS, quantize_qdq, QuantSettings,
-                  write_int8_metadata)
+from .qdq import ENTROPY_BINS, quantize_qdq, QuantSettings, write_int8_metadata
 from .sensitivity import layer_sensitivity, LayerSensitivity, write_sensitivity_report
-from .settings import CalibrateSettings
+from ..stages.calibrate import CalibrateSettings
 
 
 @dataclass
@@ -69,13 +66,17 @@ def model_input(path: str | Path) -> tuple[str, tuple[int, int]]:
     return model.graph.input[0].name, info.input_shape
 
 
+DEFAULT = CalibrateSettings
+
+
 def calibrate(fp32_model: str | Path, images: Sequence[Path], out: str | Path,
-              settings: QuantSettings = QuantSettings(), keep_float: int = 0,
-              sensitivity: bool = False, sensitivity_images: int = 8,
-              report_dir: str | Path | None = None, seed: int = 0,
-              layers: Sequence[str] | None = None, max_drop: float | None = None,
+              settings: QuantSettings = QuantSettings(), keep_float: int = DEFAULT.keep_float,
+              sensitivity: bool = DEFAULT.sensitivity,
+              sensitivity_images: int = DEFAULT.sensitivity_images,
+              report_dir: str | Path | None = None, seed: int = DEFAULT.seed,
+              layers: Sequence[str] | None = None, max_drop: float | None = DEFAULT.max_drop,
               val_images: Sequence[Path] = (),
-              max_float_layers: int = CalibrateSettings.max_float_layers) -> CalibrationResult:
+              max_float_layers: int = DEFAULT.max_float_layers) -> CalibrationResult:
     """
     Calibrate ``fp32_model`` on ``images`` and write the Q/DQ model to ``out``.
 
@@ -149,7 +150,7 @@ def _drop_budget(fp32_model: Path, ranking: Sequence[str], max_drop: float,
     from .paired_eval import ap50, evaluate_images
 
     if not val_images:
-        raise ValueError('--max-drop needs labelled validation images (--data with a val split)')
+        raise ValueError('max_drop needs labelled validation images (--data with a val split)')
     folder.mkdir(parents=True, exist_ok=True)
     reference = evaluate_images(fp32_model, val_images)
     names = [str(i) for i in range(len(reference))]
@@ -170,91 +171,8 @@ def _drop_budget(fp32_model: Path, ranking: Sequence[str], max_drop: float,
     return result
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    default = CalibrateSettings()
-    parser.add_argument('--model', required=True, help='FP32 ONNX from `vru-train export`')
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument('--data', help='ultralytics data.yaml; calibration images from --split')
-    src.add_argument('--images', help='folder of calibration images (YOLO labels in labels/)')
-    parser.add_argument('--split', default='train', help='data.yaml split to draw images from')
-    parser.add_argument('--num-images', type=int, default=default.images,
-                        help=f'calibration images (default {default.images})')
-    parser.add_argument('--seed', type=int, default=default.seed,
-                        help='image draw / sensitivity seed')
-    parser.add_argument('--method', choices=sorted(METHODS), default=default.method,
-                        help='activation ranges, ONNX Runtime calibrators: max (MinMax), '
-                             f'percentile, entropy (KL) (default {default.method})')
-    parser.add_argument('--percentile', type=float, default=default.percentile,
-                        help=f'percentile for --method percentile (default {default.percentile})')
-    parser.add_argument('--per-tensor', action='store_true',
-                        help='per-tensor weight scales (default per output channel)')
-    parser.add_argument('--placement', choices=PLACEMENTS, default='tensorrt',
-                        help='Q/DQ placement: tensorrt (Conv inputs; the CPU backend adds what '
-                             'its kernels need) or onnxruntime (ORT default, CPU-only use)')
-    parser.add_argument('--quantize-head-convs', action='store_true',
-                        help='also quantize the last conv of each head branch (float by default)')
-    parser.add_argument('--sensitivity', action='store_true',
-                        help='rank conv layers by INT8 output error (CSV, markdown, PNG)')
-    parser.add_argument('--sensitivity-images', type=int, default=8,
-                        help='images the sensitivity error is measured on')
-    parser.add_argument('--keep-float', type=int, default=default.keep_float, metavar='N',
-                        help='keep the N most sensitive convs in float (implies --sensitivity)')
-    parser.add_argument('--max-drop', type=float, default=default.max_drop, metavar='X',
-                        help='keep the most sensitive convs in float, one more at a time, until '
-                             'INT8 loses at most X mAP50 points on --val-images images of the '
-                             "data's val split (needs --data; replaces --keep-float)")
-    parser.add_argument('--val-images', type=int, default=default.val_images,
-                        help=f'validation images for --max-drop (default {default.val_images})')
-    parser.add_argument('--max-float-layers', type=int, default=default.max_float_layers,
-                        help='most layers --max-drop may keep float (default '
-                             f'{default.max_float_layers})')
-    parser.add_argument('--out', help='INT8 ONNX path (default: <model>_int8.onnx)')
-    parser.add_argument('--report-dir', help='where reports and the range cache go')
-    parser.add_argument('--engine', action='store_true',
-                        help='also build a TensorRT engine (+ JSON sidecar) from the Q/DQ model')
-    parser.add_argument('--device', default='cuda:0', help='GPU for --engine')
-
-
 def validation_images(data: str | Path | None, count: int, seed: int) -> list[Path]:
     """Stratified draw of ``count`` labelled images from the data.yaml's val split."""
     if data is None:
-        raise ValueError('--max-drop measures the drop on the val split of --data DATA.yaml; '
-                         'give --data instead of --images')
+        raise ValueError('max_drop measures the drop on the val split of a data.yaml (--data)')
     return select_calibration_images(dataset_split_dir(data, 'val'), count, seed)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Calibrate from the command line; 1 when --max-drop cannot be met."""
-    cfg = CalibrateSettings(images=args.num_images, method=args.method,
-                            percentile=args.percentile, keep_float=args.keep_float,
-                            max_drop=args.max_drop, val_images=args.val_images,
-                            max_float_layers=args.max_float_layers, seed=args.seed)
-    settings = cfg.quant(per_channel=not args.per_tensor,
-                         quantize_head_convs=args.quantize_head_convs, placement=args.placement)
-    model = Path(args.model)
-    folder = dataset_split_dir(args.data, args.split) if args.data else Path(args.images)
-    images = select_calibration_images(folder, cfg.images, cfg.seed)
-    if len(images) < cfg.images:
-        print(f'note: {folder} has {len(images)} images; calibrating on all of them '
-              f'(asked for {cfg.images})')
-    val = (validation_images(args.data, cfg.val_images, cfg.seed)
-           if cfg.max_drop is not None else [])
-    out = Path(args.out) if args.out else model.with_name(model.stem + '_int8.onnx')
-    result = calibrate(model, images, out, settings, cfg.keep_float, args.sensitivity,
-                       args.sensitivity_images, args.report_dir, cfg.seed,
-                       max_drop=cfg.max_drop, val_images=val,
-                       max_float_layers=cfg.max_float_layers)
-    print(f'wrote {result.model} (calibration id {result.calibration_id}, {len(images)} images, '
-          f'{len(result.float_nodes)} nodes kept float)')
-    for kind, path in result.report.items():
-        print(f'{"sensitivity " if kind != "max_drop" else ""}{kind}: {path}')
-    if result.budget is not None:
-        print(result.budget.message(), file=sys.stdout if result.budget.met else sys.stderr)
-        if not result.budget.met:
-            return 1
-    if args.engine:
-        from vru_detector.backends.tensorrt import build_engine
-
-        engine = build_engine(result.model, device=args.device)
-        print(f'wrote TensorRT engine {engine} (+ {engine.name}.json)')
-    return 0

@@ -20,7 +20,7 @@ from optional import requires
 import pytest
 
 from vru_detector.labels import FrameTruth
-from vru_detector.replay.bootstrap import interval, paired_difference
+from vru_detector.replay.bootstrap import contrast, interval, paired_difference
 from vru_detector.replay.coco_eval import accumulate
 from vru_detector.replay.metrics import ReplayMetrics
 from vru_detector.replay.weighted_metrics import WeightedReplay
@@ -237,3 +237,20 @@ def test_a_bag_is_resampled_in_blocks_of_time():
     one = replay_intervals(metrics, 0.25, block_s=60.0, resamples=200)
     assert one['blocks'] == 1 and one['figures']['mAP50']['low'] is None
     assert 'fewer than two blocks' in '\n'.join(markdown_lines(one))
+
+
+def test_a_contrast_of_four_models_is_the_difference_of_their_paired_differences():
+    # per-frame scores, mean as the statistic: a drop-minus-drop (teacher vs student at INT8)
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4, 60)) + np.array([[0.5], [0.3], [0.2], [0.15]])
+    stats = [lambda w, v=v: (w * v).sum(axis=1) / w.sum(axis=1) for v in values]
+    groups = np.repeat(np.arange(12), 5)
+    drop_a = paired_difference(stats[0], stats[1], groups, seed=3)
+    drop_b = paired_difference(stats[2], stats[3], groups, seed=3)
+    both = contrast(stats, [-1.0, 1.0, 1.0, -1.0], groups, seed=3)
+    assert both.estimate == pytest.approx(drop_a.estimate - drop_b.estimate)
+    # [-1, 1] is exactly the paired difference, interval included
+    pair = contrast(stats[:2], [-1.0, 1.0], groups, seed=3)
+    assert (pair.low, pair.high) == pytest.approx((drop_a.low, drop_a.high))
+    with pytest.raises(ValueError, match='2 statistics for 1 coefficients'):
+        contrast(stats[:2], [1.0], groups)

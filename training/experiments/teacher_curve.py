@@ -32,11 +32,12 @@ import argparse
 import json
 import os
 from pathlib import Path
-import pickle
 import re
 import sys
 import time
 from typing import Sequence
+
+from training.experiments.results_page import cell, replace_block
 
 STUDENT_START = Path('../shared/models/yolov8n_coco/yolov8n_coco.pt')
 REFERENCE = 'yolov8n COCO start'
@@ -64,49 +65,26 @@ class Curve:
 
     def __init__(self, run: Path, data_root: str | None, reference: Path) -> None:
         """Load the pooled benchmark's sources once; results live in ``run/curve``."""
-        from vru_detector.replay.bench_sources import load_sources, POOLED
+        from training.experiments.bench_cache import BenchCache
 
         self.run, self.folder = run, run / 'curve'
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.reference = reference
-        self.sources = load_sources(data_root or _default_root(), POOLED)
-        self.frames = [f for s in self.sources for f in s.frames]
-        plan = self.folder / 'class_plan.json'
-        self.plan = tuple(json.loads(plan.read_text())) if plan.is_file() else None
+        self.cache = BenchCache(self.folder, data_root)
+        self.sources = self.cache.sources
+
+    @property
+    def plan(self):
+        """Return the scored classes and folds, fixed by the reference (benchmarked first)."""
+        return self.cache.plan
 
     def _model_run(self, name: str, weights: Path, cache: Path):
         """Benchmark one .pt (exported to ONNX at 640 px), from ``cache`` when already done."""
-        from vru_detector import Detector
-        from vru_detector.replay.benchmark import (backend_name, EVAL_CONF, evaluate_model,
-                                                   ModelRun)
+        onnx = cache.with_suffix('.onnx')
+        if not cache.is_file():
+            from training.export import export_onnx
 
-        if cache.is_file():
-            return pickle.loads(cache.read_bytes())
-        from training.export import export_onnx
-
-        onnx = export_onnx(weights, cache.with_suffix('.onnx'), imgsz=640)
-        det = Detector(str(onnx), conf=EVAL_CONF)
-        if self.plan is None:
-            self._set_plan(det.names)
-        classes, folded = self.plan
-        t0 = time.perf_counter()
-        metrics = evaluate_model(det, self.frames, classes, folded)
-        result = ModelRun(name, str(onnx), det.info.precision, det.info.input_shape, metrics,
-                          time.perf_counter() - t0, backend_name(det))
-        cache.write_bytes(pickle.dumps(result))
-        return result
-
-    def _set_plan(self, reference_names: Sequence[str]) -> None:
-        """
-        Fix the scored classes by the reference, which is evaluated first, for every epoch.
-
-        A class the reference lacks is folded for all (rider -> person for the COCO model, as
-        ``vru-benchmark`` does); the teacher has every benchmark class.
-        """
-        from vru_detector.replay.benchmark import class_plan
-
-        self.plan = class_plan([reference_names])
-        (self.folder / 'class_plan.json').write_text(json.dumps(self.plan))
+            export_onnx(weights, onnx, imgsz=640)
+        return self.cache.run(name, onnx, key=cache.stem)
 
     def evaluate(self, epochs: dict[int, Path], every: int) -> list:
         """Benchmark the reference and every ``every``-th epoch not yet cached."""
@@ -153,37 +131,25 @@ class Curve:
                 'difference': diff.as_dict(), 'verdict': result.verdict(pair[1].name)}
 
 
-def _default_root() -> str:
-    from vru_detector.replay.benchmark import default_data_root
-
-    return default_data_root()
-
-
-def _cell(d: dict, signed: bool = False) -> str:
-    f = '{:+.1f}' if signed else '{:.1f}'
-    return (f'{f.format(100 * d["estimate"])} [{f.format(100 * d["low"])}, '
-            f'{f.format(100 * d["high"])}]')
-
-
 def markdown(summary: dict, command: str) -> str:
     """Return the curve as a table: per epoch, pooled and per-source AP50, gain over the start."""
     scopes = [s for s in summary['scopes'] if s != 'pooled']
     head = ['epoch', 'pooled person AP50 [95% CI]', *scopes, f'minus {REFERENCE} (paired)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     ref = summary['reference']
-    lines.append('| ' + ' | '.join([f'{REFERENCE} (0)', _cell(ref['pooled']),
+    lines.append('| ' + ' | '.join([f'{REFERENCE} (0)', cell(ref['pooled']),
                                     *(f'{100 * ref[s]["estimate"]:.1f}' for s in scopes),
                                     '']) + ' |')
     for row in summary['epochs']:
         lines.append('| ' + ' | '.join(
-            [str(row['epoch']), _cell(row['pooled']),
+            [str(row['epoch']), cell(row['pooled']),
              *(f'{100 * row[s]["estimate"]:.1f}' for s in scopes),
-             f'{_cell(row["vs_reference"], True)} {row["verdict_vs_reference"]}']) + ' |')
+             f'{cell(row["vs_reference"], True)} {row["verdict_vs_reference"]}']) + ' |')
     text = [f'Command: `{command}`', '', *lines, '']
     last = summary.get('latest_vs_best')
     if last:
         text.append(f'Newest ({last["latest"]}) minus the best earlier ({last["best_earlier"]}), '
-                    f'paired: {_cell(last["difference"], True)}: {last["verdict"]}.')
+                    f'paired: {cell(last["difference"], True)}: {last["verdict"]}.')
     return '\n'.join(text) + '\n'
 
 
@@ -221,14 +187,10 @@ def write(run: Path, curve: Curve, runs: list, doc: Path | None, command: str) -
     (curve.folder / 'curve.md').write_text(text)
     png = plot(summary, curve.folder / 'curve.png')
     if doc is not None:
-        doc.parent.mkdir(parents=True, exist_ok=True)
         doc_png = doc.with_suffix('.png')
+        doc_png.parent.mkdir(parents=True, exist_ok=True)
         doc_png.write_bytes(png.read_bytes())
-        marker = '<!-- curve -->'
-        old = doc.read_text() if doc.is_file() else f'{marker}\n{marker}\n'
-        head, _, rest = old.partition(marker)
-        _, _, tail = rest.partition(marker)
-        doc.write_text(f'{head}{marker}\n![curve]({doc_png.name})\n\n{text}{marker}{tail}')
+        replace_block(doc, '<!-- curve -->', f'![curve]({doc_png.name})\n\n{text}')
     return summary
 
 
@@ -265,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = write(args.run, curve, curve.evaluate(epochs, args.every), args.doc,
                             command)
             last = summary['epochs'][-1]
-            print(f'epoch {last["epoch"]}: pooled person AP50 {_cell(last["pooled"])}',
+            print(f'epoch {last["epoch"]}: pooled person AP50 {cell(last["pooled"])}',
                   flush=True)
         if not args.watch or training_done(args.run) and list(checkpoints(args.run)) == seen:
             break

@@ -263,7 +263,29 @@ def scopes_of(sources: Sequence[BenchSource]) -> dict[str, list[int]]:
     return out
 
 
-def _statistics(w: WeightedReplay) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+def scope_replays(runs: Sequence[ModelRun], srcs: Sequence[BenchSource], folded: dict[str, str]
+                  ) -> dict[str, tuple[list[str], list[WeightedReplay]]]:
+    """
+    Per scope: each frame's bootstrap group and each run's re-weightable figures.
+
+    The building block of :func:`summarize`, public for comparisons it does not make (a
+    difference of two INT8 drops, a mean over seeds: ``bootstrap.contrast`` over
+    :func:`statistics` of these).
+    """
+    frames = [f for s in srcs for f in s.frames]
+    classes = runs[0].metrics.names
+    thresholds = node_thresholds(classes)
+    labelled = _labelled(frames, classes, folded)
+    out = {}
+    for scope, positions in scopes_of(srcs).items():
+        groups = [f'{frames[p].source}/{frames[p].group}' for p in positions]
+        out[scope] = (groups, [WeightedReplay(r.metrics, thresholds, labelled[positions],
+                                              positions) for r in runs])
+    return out
+
+
+def statistics(w: WeightedReplay) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Each figure of ``METRICS`` as a function of frame weights [B, F] -> [B]."""
     person = w.class_index('person')
     stats = {'person_ap50': lambda x: w.ap50(x, person), 'map50': w.map50,
              'recall': lambda x: w.recall(x, person),
@@ -307,21 +329,16 @@ def summarize(runs: Sequence[ModelRun], srcs: Sequence[BenchSource], folded: dic
               resamples: int = RESAMPLES, seed: int = SEED, progress: bool = False
               ) -> BenchmarkResult:
     """Intervals of every figure and paired differences vs ``runs[0]``, per scope."""
-    frames = [f for s in srcs for f in s.frames]
     classes = runs[0].metrics.names
     thresholds = node_thresholds(classes)
-    labelled = _labelled(frames, classes, folded)
     figures: dict = {}
     differences: dict = {}
     person_boxes: dict = {}
-    for scope, positions in scopes_of(srcs).items():
-        groups = [f'{frames[p].source}/{frames[p].group}' for p in positions]
-        replays = [WeightedReplay(r.metrics, thresholds, labelled[positions], positions)
-                   for r in runs]
+    for scope, (groups, replays) in scope_replays(runs, srcs, folded).items():
         person = replays[0].class_index('person')
         person_boxes[scope] = {h: replays[0].gt_count(person, h) for h in HEIGHT_BUCKETS}
         person_boxes[scope]['all'] = replays[0].gt_count(person)
-        stats = [_statistics(w) for w in replays]
+        stats = [statistics(w) for w in replays]
         figures[scope] = {r.name: {k: interval(st[k], groups, n_resamples=resamples, seed=seed)
                                    for k, _, _ in METRICS} for r, st in zip(runs, stats)}
         differences[scope] = {

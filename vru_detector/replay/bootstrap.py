@@ -178,7 +178,25 @@ def paired_difference(statistic_a: Statistic, statistic_b: Statistic,
     ``interval.verdict()`` reads it: 'better' (B above A), 'worse' or 'no significant
     difference' (the interval contains 0).
     """
-    def diff(weights: np.ndarray) -> np.ndarray:
-        return np.asarray(statistic_b(weights)) - np.asarray(statistic_a(weights))
+    return contrast([statistic_a, statistic_b], [-1.0, 1.0], groups, n_resamples=n_resamples,
+                    level=level, method=method, seed=seed)
 
-    return _run(diff, groups, n_resamples, level, method, seed)
+
+def contrast(statistics: Sequence[Statistic], coefficients: Sequence[float],
+             groups: Sequence[Hashable], *, n_resamples: int = RESAMPLES, level: float = LEVEL,
+             method: str = 'BCa', seed: int = SEED) -> Interval:
+    """
+    Bootstrap interval of ``sum(c * statistic)`` over models evaluated on the same frames.
+
+    The general paired comparison: ``[-1, 1]`` is ``B - A``; ``[-1, 1, 1, -1]`` a difference
+    of two INT8 drops (``(B - A) - (D - C)``); ``[1/3] * 3`` with signs, a mean over seeds.
+    Every statistic sees the same resample of the groups.
+    """
+    if len(statistics) != len(coefficients) or not statistics:
+        raise ValueError(f'{len(statistics)} statistics for {len(coefficients)} coefficients')
+
+    def combined(weights: np.ndarray) -> np.ndarray:
+        return sum(c * np.asarray(s(weights), np.float64)
+                   for s, c in zip(statistics, coefficients))
+
+    return _run(combined, groups, n_resamples, level, method, seed)

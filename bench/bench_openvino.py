@@ -31,6 +31,7 @@ bootstrap of its change from ONNX Runtime FP32 at the same size.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import statistics
 import sys
@@ -65,12 +66,15 @@ def our_models(size: int) -> tuple[str, str]:
     return str(fp32), str(int8)
 
 
-def ultralytics_model(size: int) -> str:
-    """Ultralytics' OpenVINO INT8 export (NNCF) of the same checkpoint: its .xml."""
+def ultralytics_model(size: int) -> str | None:
+    """Ultralytics' OpenVINO INT8 export (NNCF) of the checkpoint: its .xml (None: no nncf)."""
     folder = OUT / 'ultralytics' / f'yolov8n_{size}_int8_openvino_model'
     xml = folder / f'yolov8n_{size}.xml'
     if xml.is_file():
         return str(xml)
+    if importlib.util.find_spec('nncf') is None:
+        log('no nncf: the ultralytics INT8 export is left out (pip install nncf to add it)')
+        return None
     from training.datasets import stage_dataset
     from ultralytics import YOLO
 
@@ -146,9 +150,10 @@ def latency_rows(sizes, threads_list, reps, frame) -> list[list]:
                 'ORT INT8': Detector(int8, backend='onnxruntime', threads=threads),
                 'OV INT8': Detector(int8, backend='openvino', threads=threads),
                 'OV raw INT8': RawOpenVino(int8, threads),
-                'ultralytics INT8, raw OV': RawOpenVino(ul, threads),
-                'ultralytics INT8, our OV': Detector(ul, threads=threads),
             }
+            if ul is not None:
+                variants['ultralytics INT8, raw OV'] = RawOpenVino(ul, threads)
+                variants['ultralytics INT8, our OV'] = Detector(ul, threads=threads)
             med = time_group(variants, blob, frame, reps)
             ref = {'ORT FP32': med['ORT FP32'][0], 'OV raw INT8': med['OV raw INT8'][0]}
             for k, (inf, tot) in med.items():
@@ -205,6 +210,7 @@ def accuracy_rows(sizes) -> list[list]:
         models = {'ORT FP32': (fp32, 'onnxruntime'), 'OV FP32': (fp32, 'openvino'),
                   'ORT INT8': (int8, 'onnxruntime'), 'OV INT8': (int8, 'openvino'),
                   'ultralytics INT8 (OV)': (ultralytics_model(size), 'openvino')}
+        models = {k: v for k, v in models.items() if v[0] is not None}
         evals, names = {}, None
         for k, (path, backend) in models.items():
             log(f'accuracy: {size} px, {k}')

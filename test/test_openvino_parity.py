@@ -24,6 +24,9 @@ OpenVINO's INT8 is no further from FP32 than ONNX Runtime's (x 1.25); at conf 0.
 60% of ONNX Runtime's INT8 detections have an OpenVINO twin (same class, IoU >= 0.8, score
 within 0.1). Measured on these frames (2026-12-03, a CPU with AMX): 0.046 / 0.25 / 1.2 px,
 0.031 vs 0.047, 77% of 94; FP32: 326 boxes, worst IoU 1.0, worst score gap 2.4e-6.
+On an AMD EPYC (Zen 4, AVX-512 VNNI, no AMX) OpenVINO read the file's int8 activations wrongly
+(score gap median 0.50, error to FP32 0.55 against ONNX Runtime's 0.047); the backend now
+gives it uint8 activations on x86 (``openvino.model_source``), and there it measured 0.045.
 """
 from __future__ import annotations
 

@@ -202,3 +202,31 @@ def test_uint8_weights_are_the_same_values_and_used_without_vnni(tmp_path):
            .run(None, {'images': x})[0])
     np.testing.assert_allclose(run(model.SerializeToString()), run(int8), rtol=0, atol=1e-5)
     assert has_vnni('flags : fpu avx2 avx512f avx512_vnni') and not has_vnni('flags : avx2 fma')
+
+
+def test_openvino_reads_q_dq_files_with_uint8_activations_on_x86(tmp_path, monkeypatch):
+    # OpenVINO 2026.4's int8-activation kernels scored wrongly on an AMD Zen 4 CPU (see
+    # backends/openvino.py); the uint8 form holds the same values and scored right there
+    from vru_detector.backends import qdq_layout
+    from vru_detector.backends.openvino import model_source
+
+    _, path = _quantize(tmp_path, 'trt')
+    monkeypatch.setattr(qdq_layout.platform, 'machine', lambda: 'x86_64')
+    model = onnx.load_from_string(model_source(path, 'CPU'))
+    inits = {i.name: i for i in model.graph.initializer}
+    activation_zero_points = [inits[n.input[2]] for n in model.graph.node
+                              if n.op_type == 'QuantizeLinear']
+    assert activation_zero_points and all(
+        z.data_type == TensorProto.UINT8 and numpy_helper.to_array(z).item() == 128
+        for z in activation_zero_points)
+    x = Reader(3).data[1]
+    run = (lambda src: ort.InferenceSession(src, providers=['CPUExecutionProvider'])
+           .run(None, {'images': x})[0])
+    fp32 = run(str(tmp_path / 'tiny.onnx'))
+    gap_file, gap_u8 = (np.abs(run(src) - fp32).max()
+                        for src in (str(path), model.SerializeToString()))
+    assert gap_u8 <= 1.5 * gap_file + 1e-4  # the same quantized values, as close to FP32
+    assert model_source(path, 'GPU') == str(path)  # other devices read the file
+    assert model_source(tmp_path / 'tiny.onnx', 'CPU') == str(tmp_path / 'tiny.onnx')
+    monkeypatch.setattr(qdq_layout.platform, 'machine', lambda: 'aarch64')
+    assert model_source(path, 'CPU') == str(path)

@@ -117,6 +117,30 @@ def model_metadata(model: Any, path: Path) -> dict[str, Any]:
     return sidecar_metadata(path) or meta
 
 
+def model_source(path: Path, device: str) -> str | bytes:
+    """
+    Choose what OpenVINO reads for ``path``: the path, or a Q/DQ ONNX rewritten in memory.
+
+    On an x86 CPU, a Q/DQ ONNX gets uint8 activations (zero point 128: the same dequantized
+    values as the file's symmetric int8). OpenVINO 2026.4's int8-activation kernels gave wrong
+    scores on an AMD EPYC (Zen 4, AVX-512 VNNI) CPU: median gap 0.55 to FP32 on the COCO
+    YOLOv8n's detections of street frames, against 0.04 with uint8 activations, ONNX Runtime's
+    0.05. The file itself keeps the symmetric int8 layout that TensorRT builds.
+    """
+    from .qdq_layout import activations_to_uint8, needs_uint8_activations
+
+    if path.suffix.lower() != '.onnx' or not device.startswith('CPU') or \
+            not needs_uint8_activations('cpu'):
+        return str(path)
+    data = path.read_bytes()
+    if b'QuantizeLinear' not in data:
+        return str(path)
+    import onnx
+
+    model = onnx.load_from_string(data)
+    return model.SerializeToString() if activations_to_uint8(model) else str(path)
+
+
 def compile_config(device: str, threads: int, precision: str) -> dict[str, str]:
     """
     Return OpenVINO properties for one camera stream: lowest latency, ``threads`` CPU threads.
@@ -147,7 +171,7 @@ class OpenVinoBackend(Backend):
         core = ov.Core()
         ov_name = ov_device(device, core.available_devices)
         try:
-            model = core.read_model(str(path))
+            model = core.read_model(model_source(path, ov_name))
         except Exception as exc:  # OpenVINO raises RuntimeError/GeneralFailure with the cause
             raise ModelLoadError(
                 f'{path}: OpenVINO could not load the model ({type(exc).__name__}: '

@@ -20,6 +20,7 @@ from pathlib import Path
 import re
 
 import numpy as np
+from optional import requires
 import pytest
 from training.experiments.papers_table import answers, collect, markdown, Table
 
@@ -72,6 +73,7 @@ def test_collect_takes_each_runs_files_and_the_teacher_once(tmp_path):
     assert next(e for e in entries if e.label == 'teacher FP32').path.parent.parent == s0
 
 
+@requires('scipy')
 def test_answers_pair_kd_with_direct_per_seed_and_each_int8_with_its_fp32(tmp_path):
     entries = collect([_run(tmp_path / 's0', 0, ('teacher', 'plain_student', 'kd_student')),
                        _run(tmp_path / 's1', 1, ('plain_student', 'kd_student'))])

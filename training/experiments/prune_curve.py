@@ -42,23 +42,27 @@ RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5)
 MARKER = '<!-- curve -->'
 
 
-def cut(weights: Path, criterion: str, ratio: float, out: Path) -> tuple[Path, dict]:
-    """Prune a copy of ``weights`` (global ranking), export it at 640 px; return ONNX, plan."""
+def cut(weights: Path, criterion: str, ratio: float, out: Path,
+        allocation: str = 'global') -> tuple[Path, dict]:
+    """Prune a copy of ``weights``, export it at 640 px; return the ONNX and what was cut."""
     from training.export import export_onnx
     from training.prune.channel_pruning import prune_model
     from training.prune.checkpoint import load_model, save_pruned
     from training.stages.prune import PruneSettings
 
-    onnx = out / f'{criterion}-{ratio:.2f}.onnx'
+    onnx = out / (f'{criterion}-{ratio:.2f}.onnx' if allocation == 'global'
+                  else f'{criterion}-{allocation}-{ratio:.2f}.onnx')
     plan_file = onnx.with_suffix('.json')
     if onnx.is_file() and plan_file.is_file():
         return onnx, json.loads(plan_file.read_text())
     model = load_model(weights)
-    plan = prune_model(model, PruneSettings(ratio=ratio, importance=criterion))
+    plan = prune_model(model, PruneSettings(ratio=ratio, importance=criterion,
+                                            allocation=allocation))
     params = sum(p.numel() for p in model.parameters())
     pt = save_pruned(model, onnx.with_suffix('.pt'), pruning=plan.to_dict())
     export_onnx(pt, onnx, imgsz=640)
-    info = {'criterion': criterion, 'ratio': ratio, 'params': params,
+    info = {'criterion': criterion if allocation == 'global' else f'{criterion}, {allocation}',
+            'ratio': ratio, 'params': params,
             'achieved_ratio': plan.achieved_ratio}
     plan_file.write_text(json.dumps(info))
     return onnx, info
@@ -94,7 +98,7 @@ def plot(rows: list[dict], base: dict, reference: dict | None, path: Path) -> Pa
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    for criterion in CRITERIA:
+    for criterion in dict.fromkeys(r['criterion'] for r in rows):
         pts = [base] + [r for r in rows if r['criterion'] == criterion]
         if len(pts) < 2:
             continue
@@ -146,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument('--criteria', nargs='+', default=list(CRITERIA), choices=CRITERIA)
     p.add_argument('--ratios', nargs='+', type=float, default=list(RATIOS),
                    help='shares of the prunable channels to cut')
+    p.add_argument('--allocation', nargs='+', default=['global'], choices=('global', 'uniform'),
+                   help='global: one ranking of all channels; uniform: the same share of every '
+                   'layer (each allocation is its own line)')
     p.add_argument('--cache', type=Path, default=Path('runs/prune_curve'))
     p.add_argument('--doc', type=Path, default=None,
                    help='results page to update between its two "<!-- curve -->" markers')
@@ -169,13 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_onnx = models / 'uncut.onnx'
     if not base_onnx.is_file():
         export_onnx(args.weights, base_onnx, imgsz=640)
-    todo = [(c, r) for c in args.criteria for r in args.ratios]
+    todo = [(c, a, r) for a in args.allocation for c in args.criteria for r in args.ratios]
     base_run = cache.run('uncut', base_onnx)
     runs, infos = [], []
-    for i, (criterion, ratio) in enumerate(todo, 1):
-        print(f'[{i}/{len(todo)}] {criterion}, {100 * ratio:.0f}% of the channels', flush=True)
-        onnx, info = cut(args.weights, criterion, ratio, models)
-        runs.append(cache.run(f'{criterion} {ratio:.2f}', onnx))
+    for i, (criterion, allocation, ratio) in enumerate(todo, 1):
+        print(f'[{i}/{len(todo)}] {criterion} ({allocation}), {100 * ratio:.0f}% of the channels',
+              flush=True)
+        onnx, info = cut(args.weights, criterion, ratio, models, allocation)
+        runs.append(cache.run(f'{info["criterion"]} {ratio:.2f}', onnx))
         infos.append(info)
     ref_run = None
     if args.reference:
@@ -189,8 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     base, rows = rows[0], rows[1:]
     if ref is not None:
         ref['params'] = parameters(args.reference)
-    command = ' '.join(['python -m training.experiments.prune_curve', str(args.weights)]
-                       + (['--reference', str(args.reference)] if args.reference else []))
+    command = ' '.join(
+        ['python -m training.experiments.prune_curve', str(args.weights)]
+        + (['--reference', str(args.reference)] if args.reference else [])
+        + (['--allocation', *args.allocation] if args.allocation != ['global'] else [])
+        + (['--ratios', *map(str, args.ratios)] if args.ratios != list(RATIOS) else []))
     text = markdown(rows, base, ref, command)
     (args.cache / 'curve.json').write_text(json.dumps({'base': base, 'rows': rows,
                                                        'reference': ref}, indent=1))

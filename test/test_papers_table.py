@@ -100,3 +100,16 @@ def test_answers_pair_kd_with_direct_per_seed_and_each_int8_with_its_fp32(tmp_pa
     assert re.search(r'\| teacher \| -1[45]\.\d \[', text)
     assert "Teacher's INT8 change minus the KD student's" in text
     assert '| mean of 2 | INT8 |' in text
+
+
+@requires('onnxruntime')
+def test_a_corrupt_model_file_is_refused_without_a_traceback(tmp_path, capsys, shared_data):
+    from training.experiments.papers_table import main
+
+    run = tmp_path / 'run'
+    (run / 'export').mkdir(parents=True)
+    (run / 'export' / 'teacher.onnx').write_text('garbage')
+    assert main([str(run), '--cache', str(tmp_path / 'cache'),
+                 '--data-root', str(shared_data)]) == 2
+    assert 'could not load the model' in capsys.readouterr().err
+    assert main([str(tmp_path / 'missing')]) == 2

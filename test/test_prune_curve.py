@@ -52,3 +52,11 @@ def test_a_missing_model_is_refused_with_the_command_that_makes_it(tmp_path, cap
     assert prune_curve.main([str(tmp_path / 'teacher.pt')]) == 2
     assert 'pretrained_cpu.sh' in capsys.readouterr().err
     assert prune_curve.main([__file__, '--ratios', '1.2']) == 2
+
+
+@requires('torch', 'ultralytics')
+def test_a_corrupt_checkpoint_is_refused_without_a_traceback(tmp_path, capsys):
+    bad = tmp_path / 'teacher.pt'
+    bad.write_text('not a checkpoint')
+    assert prune_curve.main([str(bad), '--cache', str(tmp_path / 'cache')]) == 2
+    assert 'is not a readable ultralytics checkpoint' in capsys.readouterr().err

@@ -235,11 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     from training.experiments.bench_cache import BenchCache
 
-    cache = BenchCache(args.cache / args.backend, args.data_root, args.backend)
+    from vru_detector.errors import VruDetectorError
+
     runs = {}
-    for i, e in enumerate(entries, 1):
-        print(f'[{i}/{len(entries)}] {e.label}: {e.path}', flush=True)
-        runs[e.label] = cache.run(e.label, e.path)
+    try:
+        cache = BenchCache(args.cache / args.backend, args.data_root, args.backend)
+        for i, e in enumerate(entries, 1):
+            print(f'[{i}/{len(entries)}] {e.label}: {e.path}', flush=True)
+            runs[e.label] = cache.run(e.label, e.path)
+    except VruDetectorError as exc:  # a bad model file or a missing benchmark source
+        print(f'papers_table: {exc}', file=sys.stderr)
+        return 2
     table = Table(runs, cache.sources, cache.plan[1], args.resamples)
     result = {'models': [{'label': e.label, 'role': e.role, 'seed': e.seed,
                           'precision': e.precision, 'path': str(e.path),

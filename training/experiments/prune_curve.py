@@ -164,6 +164,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f'prune_curve: {path} not found; train the teacher and the direct student '
                   'first (bash training/experiments/pretrained_cpu.sh)', file=sys.stderr)
             return 2
+    for path in (args.weights, args.reference):
+        try:
+            if path is not None:
+                parameters(path)
+        except Exception as exc:  # torch / ultralytics raise many kinds for a bad checkpoint
+            print(f'prune_curve: {path} is not a readable ultralytics checkpoint '
+                  f'({type(exc).__name__}: {exc}); pass the .pt that training wrote',
+                  file=sys.stderr)
+            return 2
     if any(not 0 < r < 1 for r in args.ratios):
         print('prune_curve: --ratios must lie strictly between 0 and 1', file=sys.stderr)
         return 2

@@ -127,18 +127,13 @@ def model_source(path: Path, device: str) -> str | bytes:
     YOLOv8n's detections of street frames, against 0.04 with uint8 activations, ONNX Runtime's
     0.05. The file itself keeps the symmetric int8 layout that TensorRT builds.
     """
-    from .qdq_layout import activations_to_uint8, needs_uint8_activations
+    from .qdq_layout import activations_to_uint8, load_qdq, needs_uint8_activations
 
     if path.suffix.lower() != '.onnx' or not device.startswith('CPU') or \
             not needs_uint8_activations('cpu'):
         return str(path)
-    data = path.read_bytes()
-    if b'QuantizeLinear' not in data:
-        return str(path)
-    import onnx
-
-    model = onnx.load_from_string(data)
-    return model.SerializeToString() if activations_to_uint8(model) else str(path)
+    model = load_qdq(path)
+    return model.SerializeToString() if model is not None and activations_to_uint8(model) else str(path)
 
 
 def compile_config(device: str, threads: int, precision: str) -> dict[str, str]:

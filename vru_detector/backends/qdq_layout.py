@@ -204,6 +204,16 @@ def _scalar(numpy_helper, tensor) -> float:
     return float(numpy_helper.to_array(tensor).reshape(-1)[0])
 
 
+def load_qdq(path):
+    """Return the ONNX model at ``path`` when it has Q/DQ nodes (to re-lay), else None."""
+    data = open(path, 'rb').read()
+    if b'QuantizeLinear' not in data:
+        return None
+    import onnx
+
+    return onnx.load_from_string(data)
+
+
 def cpu_model_source(path, device: str = 'cpu') -> str | bytes:
     """
     Choose what ONNX Runtime loads for ``path`` on ``device``: the path or rewritten bytes.
@@ -213,12 +223,9 @@ def cpu_model_source(path, device: str = 'cpu') -> str | bytes:
     """
     if device != 'cpu':
         return str(path)
-    data = open(path, 'rb').read()
-    if b'QuantizeLinear' not in data:
+    model = load_qdq(path)
+    if model is None:
         return str(path)
-    import onnx
-
-    model = onnx.load_from_string(data)
     changed = apply_cpu_qdq(model)
     if needs_uint8_activations(device):
         changed += activations_to_uint8(model)

@@ -133,7 +133,9 @@ def model_source(path: Path, device: str) -> str | bytes:
             not needs_uint8_activations('cpu'):
         return str(path)
     model = load_qdq(path)
-    return model.SerializeToString() if model is not None and activations_to_uint8(model) else str(path)
+    if model is None or not activations_to_uint8(model):
+        return str(path)
+    return model.SerializeToString()
 
 
 def compile_config(device: str, threads: int, precision: str) -> dict[str, str]:
